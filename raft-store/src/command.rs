@@ -1,0 +1,95 @@
+//! What a client write carries through the Raft log and what applying it
+//! returns. Key-value operations travel as prost-encoded etcd messages so the
+//! state machine executes exactly the request the client sent.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::StoreError;
+
+/// One client write, proposed through Raft.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Request {
+    /// Fence: when set, the state machine applies the write only if its log
+    /// entry was proposed by the leader of exactly this term. Leader-only
+    /// tasks set it to the term they started in, so a deposed leader can
+    /// never act through its successor.
+    pub fence_term: Option<u64>,
+    /// The operation.
+    pub op: Op,
+}
+
+impl Request {
+    /// An unfenced request.
+    pub fn new(op: Op) -> Self {
+        Request { fence_term: None, op }
+    }
+}
+
+/// The operations of the state machine.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub enum Op {
+    /// A prost-encoded `etcdserverpb::PutRequest`.
+    Put(Vec<u8>),
+    /// A prost-encoded `etcdserverpb::DeleteRangeRequest`.
+    DeleteRange(Vec<u8>),
+    /// A prost-encoded `etcdserverpb::TxnRequest`.
+    Txn(Vec<u8>),
+    /// Compact history below `revision`.
+    Compact {
+        /// Revisions strictly below this one are dropped from history.
+        revision: i64,
+    },
+    /// Create a lease.
+    LeaseGrant {
+        /// Lease id, chosen by the proposer (never 0).
+        id: i64,
+        /// Granted TTL in seconds.
+        ttl: i64,
+    },
+    /// Revoke (or expire) leases, deleting their keys.
+    LeaseRevoke {
+        /// Leases to revoke.
+        ids: Vec<i64>,
+        /// True when the leader revokes because the TTL ran out: missing
+        /// leases are then not an error.
+        expired: bool,
+    },
+    /// A member publishes its name and client URLs.
+    PublishMember {
+        /// Member id.
+        id: u64,
+        /// Member name.
+        name: String,
+        /// Client URLs.
+        client_urls: Vec<String>,
+    },
+    /// Does nothing; used as a barrier.
+    Noop,
+}
+
+/// What applying one entry produced.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct WriteResult {
+    /// Store revision after this entry was applied.
+    pub revision: i64,
+    /// The operation's own result.
+    pub outcome: Result<Outcome, StoreError>,
+}
+
+/// The successful result of an operation.
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+pub enum Outcome {
+    /// A prost-encoded etcd response (Put, DeleteRange or Txn) whose header
+    /// is left for the server to fill.
+    Encoded(Vec<u8>),
+    /// A lease was granted.
+    LeaseGranted {
+        /// The id.
+        id: i64,
+        /// The TTL.
+        ttl: i64,
+    },
+    /// No payload.
+    #[default]
+    Done,
+}

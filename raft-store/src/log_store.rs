@@ -1,0 +1,191 @@
+//! The Raft log and vote in RocksDB.
+//!
+//! Guarantees:
+//! - An append is reported flushed to openraft only after the WAL holding it
+//!   was fsynced. Appends that arrive while a sync runs share the next sync
+//!   (group commit), so throughput grows with concurrency.
+//! - `save_vote`, `truncate` and `purge` are synced before they return.
+//! - `last_purged` is persisted before the purged entries are deleted, so a
+//!   crash in between never leaves a hole.
+
+use std::ops::RangeBounds;
+use std::sync::mpsc;
+use std::thread;
+
+use openraft::storage::{LogFlushed, LogState, RaftLogReader, RaftLogStorage};
+use openraft::{ErrorSubject, ErrorVerb, OptionalSend};
+use rocksdb::{Direction, IteratorMode, WriteBatch};
+
+use crate::engine::{sto_err, Db};
+use crate::keys::{CF_LOG, CF_RAFT};
+use crate::types::{Entry, LogId, StorageError, TypeConfig, Vote};
+
+const KEY_VOTE: &[u8] = b"vote";
+const KEY_COMMITTED: &[u8] = b"committed";
+const KEY_PURGED: &[u8] = b"last_purged";
+
+/// The log store. Cheap to clone; clones share the database and the
+/// flusher thread.
+#[derive(Clone)]
+pub struct LogStore {
+    db: Db,
+    flusher: mpsc::Sender<LogFlushed<TypeConfig>>,
+}
+
+impl LogStore {
+    /// A log store over `db`; starts the group-commit flusher thread, which
+    /// ends when the last clone is dropped.
+    pub fn new(db: Db) -> Self {
+        let (tx, rx) = mpsc::channel::<LogFlushed<TypeConfig>>();
+        let fdb = db.clone();
+        thread::Builder::new()
+            .name("raft-log-sync".into())
+            .spawn(move || flusher(fdb, rx))
+            .expect("spawn flusher thread");
+        LogStore { db, flusher: tx }
+    }
+
+    fn get_meta<T: serde::de::DeserializeOwned>(&self, key: &[u8]) -> Result<Option<T>, StorageError> {
+        let cf = self.db.cf_handle(CF_RAFT).expect("cf raft");
+        let v = self.db.get_cf(cf, key).map_err(sto_err(ErrorSubject::Store, ErrorVerb::Read))?;
+        match v {
+            None => Ok(None),
+            Some(b) => bincode::deserialize(&b).map(Some).map_err(sto_err(ErrorSubject::Store, ErrorVerb::Read)),
+        }
+    }
+
+    fn put_meta_synced<T: serde::Serialize>(&self, key: &[u8], v: &T) -> Result<(), StorageError> {
+        let cf = self.db.cf_handle(CF_RAFT).expect("cf raft");
+        let b = bincode::serialize(v).map_err(sto_err(ErrorSubject::Store, ErrorVerb::Write))?;
+        self.db.put_cf(cf, key, b).map_err(sto_err(ErrorSubject::Store, ErrorVerb::Write))?;
+        self.sync()
+    }
+
+    fn sync(&self) -> Result<(), StorageError> {
+        self.db.flush_wal(true).map_err(sto_err(ErrorSubject::Store, ErrorVerb::Write))
+    }
+
+    fn last_entry_log_id(&self) -> Result<Option<LogId>, StorageError> {
+        let cf = self.db.cf_handle(CF_LOG).expect("cf log");
+        let mut it = self.db.iterator_cf(cf, IteratorMode::End);
+        match it.next() {
+            None => Ok(None),
+            Some(r) => {
+                let (_, v) = r.map_err(sto_err(ErrorSubject::Logs, ErrorVerb::Read))?;
+                let e: Entry = bincode::deserialize(&v).map_err(sto_err(ErrorSubject::Logs, ErrorVerb::Read))?;
+                Ok(Some(e.log_id))
+            }
+        }
+    }
+}
+
+fn flusher(db: Db, rx: mpsc::Receiver<LogFlushed<TypeConfig>>) {
+    while let Ok(first) = rx.recv() {
+        let mut batch = vec![first];
+        while let Ok(more) = rx.try_recv() {
+            batch.push(more);
+        }
+        let res = db.flush_wal(true).map_err(|e| std::io::Error::other(e.to_string()));
+        for cb in batch {
+            let r = match &res {
+                Ok(()) => Ok(()),
+                Err(e) => Err(std::io::Error::new(e.kind(), e.to_string())),
+            };
+            cb.log_io_completed(r);
+        }
+    }
+}
+
+impl RaftLogReader<TypeConfig> for LogStore {
+    async fn try_get_log_entries<RB: RangeBounds<u64> + Clone + std::fmt::Debug + OptionalSend>(
+        &mut self,
+        range: RB,
+    ) -> Result<Vec<Entry>, StorageError> {
+        use std::ops::Bound::*;
+        let start = match range.start_bound() {
+            Included(s) => *s,
+            Excluded(s) => s + 1,
+            Unbounded => 0,
+        };
+        let cf = self.db.cf_handle(CF_LOG).expect("cf log");
+        let mut out = Vec::new();
+        let it = self.db.iterator_cf(cf, IteratorMode::From(&start.to_be_bytes(), Direction::Forward));
+        for r in it {
+            let (k, v) = r.map_err(sto_err(ErrorSubject::Logs, ErrorVerb::Read))?;
+            let idx = u64::from_be_bytes(k[..8].try_into().expect("8-byte index"));
+            if !range.contains(&idx) {
+                break;
+            }
+            out.push(bincode::deserialize(&v).map_err(sto_err(ErrorSubject::Logs, ErrorVerb::Read))?);
+        }
+        Ok(out)
+    }
+}
+
+impl RaftLogStorage<TypeConfig> for LogStore {
+    type LogReader = LogStore;
+
+    async fn get_log_state(&mut self) -> Result<LogState<TypeConfig>, StorageError> {
+        let last_purged: Option<LogId> = self.get_meta(KEY_PURGED)?;
+        let last = self.last_entry_log_id()?.or(last_purged);
+        Ok(LogState { last_purged_log_id: last_purged, last_log_id: last })
+    }
+
+    async fn get_log_reader(&mut self) -> Self::LogReader {
+        self.clone()
+    }
+
+    async fn save_vote(&mut self, vote: &Vote) -> Result<(), StorageError> {
+        self.put_meta_synced(KEY_VOTE, vote)
+    }
+
+    async fn read_vote(&mut self) -> Result<Option<Vote>, StorageError> {
+        self.get_meta(KEY_VOTE)
+    }
+
+    async fn save_committed(&mut self, committed: Option<LogId>) -> Result<(), StorageError> {
+        // Not synced on its own: the next synced append carries it. A lost
+        // committed marker only means re-applying less on restart.
+        let cf = self.db.cf_handle(CF_RAFT).expect("cf raft");
+        let b = bincode::serialize(&committed).map_err(sto_err(ErrorSubject::Store, ErrorVerb::Write))?;
+        self.db.put_cf(cf, KEY_COMMITTED, b).map_err(sto_err(ErrorSubject::Store, ErrorVerb::Write))
+    }
+
+    async fn read_committed(&mut self) -> Result<Option<LogId>, StorageError> {
+        Ok(self.get_meta::<Option<LogId>>(KEY_COMMITTED)?.flatten())
+    }
+
+    async fn append<I>(&mut self, entries: I, callback: LogFlushed<TypeConfig>) -> Result<(), StorageError>
+    where
+        I: IntoIterator<Item = Entry> + OptionalSend,
+        I::IntoIter: OptionalSend,
+    {
+        let cf = self.db.cf_handle(CF_LOG).expect("cf log");
+        let mut batch = WriteBatch::default();
+        for e in entries {
+            let b = bincode::serialize(&e).map_err(sto_err(ErrorSubject::Logs, ErrorVerb::Write))?;
+            batch.put_cf(cf, e.log_id.index.to_be_bytes(), b);
+        }
+        self.db.write(batch).map_err(sto_err(ErrorSubject::Logs, ErrorVerb::Write))?;
+        // Readable now; reported flushed once the flusher thread synced the WAL.
+        self.flusher.send(callback).map_err(sto_err(ErrorSubject::Logs, ErrorVerb::Write))?;
+        Ok(())
+    }
+
+    async fn truncate(&mut self, log_id: LogId) -> Result<(), StorageError> {
+        let cf = self.db.cf_handle(CF_LOG).expect("cf log");
+        self.db
+            .delete_range_cf(cf, log_id.index.to_be_bytes(), u64::MAX.to_be_bytes())
+            .map_err(sto_err(ErrorSubject::Logs, ErrorVerb::Delete))?;
+        self.sync()
+    }
+
+    async fn purge(&mut self, log_id: LogId) -> Result<(), StorageError> {
+        self.put_meta_synced(KEY_PURGED, &log_id)?;
+        let cf = self.db.cf_handle(CF_LOG).expect("cf log");
+        self.db
+            .delete_range_cf(cf, 0u64.to_be_bytes(), (log_id.index + 1).to_be_bytes())
+            .map_err(sto_err(ErrorSubject::Logs, ErrorVerb::Delete))?;
+        Ok(())
+    }
+}

@@ -1,0 +1,48 @@
+//! `raft-store`: one member of a raft-store cluster.
+
+use clap::Parser;
+use raft_store::cli::{split_list, Flags};
+use raft_store::server::{Member, Stopped};
+use tokio_util::sync::CancellationToken;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let flags = Flags::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_new(&flags.log_level).unwrap_or_else(|_| "info".into()))
+        .with_writer(std::io::stderr)
+        .init();
+    let cfg = flags.store_config().map_err(|e| anyhow::anyhow!("{e}"))?;
+    let shutdown = CancellationToken::new();
+    let member = Member::start(cfg, &flags.listen_peer_urls, &split_list(&flags.listen_client_urls), shutdown.clone())
+        .await
+        .map_err(|e| anyhow::anyhow!("raft-store {}: {e}", flags.name))?;
+    tracing::info!(
+        name = %flags.name,
+        id = format!("{:x}", member.store.id),
+        client = %flags.advertise_client_urls,
+        peer = %flags.initial_advertise_peer_urls,
+        "raft-store member serving"
+    );
+    tokio::spawn(async move {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+        tracing::info!("shutting down (signal again to exit at once)");
+        shutdown.cancel();
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+        std::process::exit(130);
+    });
+    match member.wait().await {
+        Stopped::Shutdown => Ok(()),
+        Stopped::Removed => {
+            eprintln!("raft-store {}: this member was removed from the cluster; its data dir can be deleted", flags.name);
+            Ok(())
+        }
+    }
+}

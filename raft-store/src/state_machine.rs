@@ -1,0 +1,433 @@
+//! The replicated state machine: applies committed entries to the MVCC
+//! store in RocksDB and publishes their events to the watch hub.
+//!
+//! Guarantees:
+//! - Each entry's data, the applied log id and (for membership entries) the
+//!   membership are written in one RocksDB write batch.
+//! - State-machine writes are not synced on their own; they share the WAL
+//!   with the log, whose synced appends make them durable, and openraft
+//!   re-applies `(applied, committed]` after a crash.
+//! - A fenced request is applied only if its entry was proposed by the
+//!   leader of the fence term.
+//! - A request that fails writes nothing but its applied log id.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::Arc;
+
+use openraft::storage::RaftStateMachine;
+use openraft::{EntryPayload, ErrorSubject, ErrorVerb, OptionalSend, RaftSnapshotBuilder, Snapshot, SnapshotMeta};
+use parking_lot::RwLock;
+use prost::Message;
+use proto::etcdserverpb::{DeleteRangeRequest, PutRequest, TxnRequest};
+use rocksdb::WriteBatch;
+use serde::{Deserialize, Serialize};
+
+use crate::command::{Op, Outcome, Request, WriteResult};
+use crate::engine::{sto_err, Db};
+use crate::error::StoreError;
+use crate::keys::{rev_key, split_rev_key, CF_HIST, CF_LEASE, CF_META, CF_REVS};
+use crate::mvcc::apply::Applier;
+use crate::mvcc::{decode_version, Version};
+use crate::snapshot;
+use crate::types::{Entry, LogId, StorageError, StoredMembership, TypeConfig};
+use crate::watch_hub::WatchHub;
+
+use crate::keys::{
+    META_APPLIED as KEY_APPLIED, META_COMPACT as KEY_COMPACT, META_MEMBERSHIP as KEY_MEMBERSHIP,
+    META_MEMBER_PREFIX as MEMBER_PREFIX, META_REVISION as KEY_REVISION,
+};
+
+/// Published attributes of a member.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct MemberAttrs {
+    /// Name (`--name`).
+    pub name: String,
+    /// Client URLs.
+    pub client_urls: Vec<String>,
+}
+
+/// A lease as stored.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+pub struct LeaseRecord {
+    /// Id.
+    pub id: i64,
+    /// Granted TTL in seconds.
+    pub ttl: i64,
+}
+
+/// State-machine state shared with the serving side of the member.
+pub struct SmShared {
+    /// The database.
+    pub db: Db,
+    /// Watch hub fed by apply.
+    pub hub: WatchHub,
+    /// Current store revision.
+    pub revision: AtomicI64,
+    /// Compact revision.
+    pub compact: AtomicI64,
+    /// Index of the last applied entry.
+    pub applied_index: AtomicU64,
+    /// Published member attributes by id.
+    pub members: RwLock<BTreeMap<u64, MemberAttrs>>,
+    /// Live leases: id → granted TTL.
+    pub leases: RwLock<BTreeMap<i64, i64>>,
+}
+
+fn meta_get<T: serde::de::DeserializeOwned>(db: &Db, key: &[u8]) -> Result<Option<T>, StorageError> {
+    let cf = db.cf_handle(CF_META).expect("cf meta");
+    match db.get_cf(cf, key).map_err(sto_err(ErrorSubject::StateMachine, ErrorVerb::Read))? {
+        None => Ok(None),
+        Some(b) => bincode::deserialize(&b).map(Some).map_err(sto_err(ErrorSubject::StateMachine, ErrorVerb::Read)),
+    }
+}
+
+fn ser<T: Serialize>(v: &T) -> Vec<u8> {
+    bincode::serialize(v).expect("bincode of plain data")
+}
+
+impl SmShared {
+    /// Load the shared state from the database.
+    pub fn load(db: Db) -> Result<Arc<Self>, StorageError> {
+        let rev: i64 = meta_get(&db, KEY_REVISION)?.unwrap_or(0);
+        let compact: i64 = meta_get(&db, KEY_COMPACT)?.unwrap_or(0);
+        let applied: Option<LogId> = meta_get::<Option<LogId>>(&db, KEY_APPLIED)?.flatten();
+        let hub = WatchHub::new(db.clone(), rev, compact);
+        let s = Arc::new(SmShared {
+            db: db.clone(),
+            hub,
+            revision: AtomicI64::new(rev),
+            compact: AtomicI64::new(compact),
+            applied_index: AtomicU64::new(applied.map_or(0, |l| l.index)),
+            members: RwLock::new(BTreeMap::new()),
+            leases: RwLock::new(BTreeMap::new()),
+        });
+        s.reload_tables()?;
+        Ok(s)
+    }
+
+    fn reload_tables(&self) -> Result<(), StorageError> {
+        let meta = self.db.cf_handle(CF_META).expect("cf meta");
+        let mut members = BTreeMap::new();
+        for r in self.db.prefix_iterator_cf(meta, MEMBER_PREFIX) {
+            let (k, v) = r.map_err(sto_err(ErrorSubject::StateMachine, ErrorVerb::Read))?;
+            if !k.starts_with(MEMBER_PREFIX) {
+                break;
+            }
+            let id = u64::from_be_bytes(k[MEMBER_PREFIX.len()..].try_into().unwrap_or([0; 8]));
+            if let Ok(a) = bincode::deserialize::<MemberAttrs>(&v) {
+                members.insert(id, a);
+            }
+        }
+        *self.members.write() = members;
+        let lcf = self.db.cf_handle(CF_LEASE).expect("cf lease");
+        let mut leases = BTreeMap::new();
+        for r in self.db.iterator_cf(lcf, rocksdb::IteratorMode::Start) {
+            let (_, v) = r.map_err(sto_err(ErrorSubject::StateMachine, ErrorVerb::Read))?;
+            if let Ok(l) = bincode::deserialize::<LeaseRecord>(&v) {
+                leases.insert(l.id, l.ttl);
+            }
+        }
+        *self.leases.write() = leases;
+        Ok(())
+    }
+
+    /// Re-read everything after a snapshot was installed.
+    pub fn reload_after_install(&self) -> Result<(), StorageError> {
+        let rev: i64 = meta_get(&self.db, KEY_REVISION)?.unwrap_or(0);
+        let compact: i64 = meta_get(&self.db, KEY_COMPACT)?.unwrap_or(0);
+        let applied: Option<LogId> = meta_get::<Option<LogId>>(&self.db, KEY_APPLIED)?.flatten();
+        self.revision.store(rev, Ordering::SeqCst);
+        self.compact.store(compact, Ordering::SeqCst);
+        self.applied_index.store(applied.map_or(0, |l| l.index), Ordering::SeqCst);
+        self.reload_tables()?;
+        self.hub.reset(rev, compact);
+        Ok(())
+    }
+}
+
+/// The openraft state machine.
+pub struct StateMachine {
+    shared: Arc<SmShared>,
+    snap_dir: PathBuf,
+    receiving: Option<PathBuf>,
+}
+
+impl StateMachine {
+    /// A state machine over the shared state, keeping snapshots in `snap_dir`.
+    pub fn new(shared: Arc<SmShared>, snap_dir: PathBuf) -> Self {
+        StateMachine { shared, snap_dir, receiving: None }
+    }
+
+    fn apply_one(&self, entry: &Entry) -> Result<WriteResult, StorageError> {
+        let db = &self.shared.db;
+        let meta = db.cf_handle(CF_META).expect("cf meta");
+        let base_rev = self.shared.revision.load(Ordering::SeqCst);
+        let compact = self.shared.compact.load(Ordering::SeqCst);
+        let rev = entry.log_id.index as i64;
+        let mut applier = Applier::new(db, rev, base_rev, compact);
+        let mut extra: ExtraWrites = Vec::new();
+        let mut after: AfterApply = Vec::new();
+
+        let outcome: Result<Outcome, StoreError> = match &entry.payload {
+            EntryPayload::Blank => Ok(Outcome::Done),
+            EntryPayload::Membership(m) => {
+                let sm = StoredMembership::new(Some(entry.log_id), m.clone());
+                extra.push((CF_META, KEY_MEMBERSHIP.to_vec(), Some(ser(&sm))));
+                Ok(Outcome::Done)
+            }
+            EntryPayload::Normal(req) => self.execute(entry, req, &mut applier, &mut extra, &mut after),
+        };
+        let mut batch = if outcome.is_ok() { std::mem::take(&mut applier.batch) } else { WriteBatch::default() };
+        if outcome.is_ok() {
+            for (cf_name, k, v) in batch_items(&extra) {
+                let cf = db.cf_handle(cf_name).expect("known cf");
+                match v {
+                    Some(v) => batch.put_cf(cf, k, v),
+                    None => batch.delete_cf(cf, k),
+                }
+            }
+        }
+        let mutated = outcome.is_ok() && applier.mutated();
+        batch.put_cf(meta, KEY_APPLIED, ser(&Some(entry.log_id)));
+        if mutated {
+            batch.put_cf(meta, KEY_REVISION, ser(&rev));
+        }
+        db.write(batch).map_err(sto_err(ErrorSubject::StateMachine, ErrorVerb::Write))?;
+        self.shared.applied_index.store(entry.log_id.index, Ordering::SeqCst);
+        if mutated {
+            self.shared.revision.store(rev, Ordering::SeqCst);
+            self.shared.hub.publish(rev, std::mem::take(&mut applier.events));
+        }
+        if outcome.is_ok() {
+            for f in after {
+                f(&self.shared);
+            }
+        }
+        Ok(WriteResult { revision: self.shared.revision.load(Ordering::SeqCst), outcome })
+    }
+
+    fn execute(
+        &self,
+        entry: &Entry,
+        req: &Request,
+        applier: &mut Applier<'_>,
+        extra: &mut ExtraWrites,
+        after: &mut AfterApply,
+    ) -> Result<Outcome, StoreError> {
+        if let Some(fence) = req.fence_term {
+            let term = entry.log_id.leader_id.term;
+            if fence != term {
+                return Err(StoreError::Fenced { fence_term: fence, entry_term: term });
+            }
+        }
+        let malformed = |e: prost::DecodeError| StoreError::Malformed(e.to_string());
+        match &req.op {
+            Op::Put(b) => {
+                let r = PutRequest::decode(b.as_slice()).map_err(malformed)?;
+                Ok(Outcome::Encoded(applier.put(&r)?.encode_to_vec()))
+            }
+            Op::DeleteRange(b) => {
+                let r = DeleteRangeRequest::decode(b.as_slice()).map_err(malformed)?;
+                Ok(Outcome::Encoded(applier.delete_range(&r)?.encode_to_vec()))
+            }
+            Op::Txn(b) => {
+                let r = TxnRequest::decode(b.as_slice()).map_err(malformed)?;
+                Ok(Outcome::Encoded(applier.txn(&r)?.encode_to_vec()))
+            }
+            Op::Compact { revision } => {
+                let revision = *revision;
+                let current = applier.base_rev;
+                if revision > current {
+                    return Err(StoreError::FutureRevision);
+                }
+                let old = self.shared.compact.load(Ordering::SeqCst);
+                if revision <= old {
+                    return Err(StoreError::Compacted { compact_revision: old });
+                }
+                compact_history(&self.shared.db, old, revision).map_err(|e| StoreError::Internal(e.to_string()))?;
+                extra.push((CF_META, KEY_COMPACT.to_vec(), Some(ser(&revision))));
+                after.push(Box::new(move |s: &SmShared| {
+                    s.compact.store(revision, Ordering::SeqCst);
+                    s.hub.set_compact(revision);
+                }));
+                Ok(Outcome::Done)
+            }
+            Op::LeaseGrant { id, ttl } => {
+                let (id, ttl) = (*id, *ttl);
+                if id <= 0 {
+                    return Err(StoreError::InvalidArgument("lease id must be positive".into()));
+                }
+                if self.shared.leases.read().contains_key(&id) {
+                    return Err(StoreError::LeaseExists);
+                }
+                extra.push((CF_LEASE, (id as u64).to_be_bytes().to_vec(), Some(ser(&LeaseRecord { id, ttl }))));
+                after.push(Box::new(move |s: &SmShared| {
+                    s.leases.write().insert(id, ttl);
+                }));
+                Ok(Outcome::LeaseGranted { id, ttl })
+            }
+            Op::LeaseRevoke { ids, expired } => {
+                for id in ids {
+                    let found = applier.revoke_lease(*id)?;
+                    if !found && !expired {
+                        return Err(StoreError::LeaseNotFound);
+                    }
+                }
+                let ids = ids.clone();
+                after.push(Box::new(move |s: &SmShared| {
+                    let mut l = s.leases.write();
+                    for id in ids {
+                        l.remove(&id);
+                    }
+                }));
+                Ok(Outcome::Done)
+            }
+            Op::PublishMember { id, name, client_urls } => {
+                let attrs = MemberAttrs { name: name.clone(), client_urls: client_urls.clone() };
+                let mut k = MEMBER_PREFIX.to_vec();
+                k.extend_from_slice(&id.to_be_bytes());
+                extra.push((CF_META, k, Some(ser(&attrs))));
+                let id = *id;
+                after.push(Box::new(move |s: &SmShared| {
+                    s.members.write().insert(id, attrs);
+                }));
+                Ok(Outcome::Done)
+            }
+            Op::Noop => Ok(Outcome::Done),
+        }
+    }
+}
+
+/// Updates of in-memory state to run once an entry's batch is written.
+type AfterApply = Vec<Box<dyn FnOnce(&SmShared)>>;
+
+/// Writes outside the key-value applier: (cf, key, value or delete).
+type ExtraWrites = Vec<(&'static str, Vec<u8>, Option<Vec<u8>>)>;
+
+fn batch_items(extra: &ExtraWrites) -> impl Iterator<Item = (&'static str, &Vec<u8>, Option<&Vec<u8>>)> {
+    extra.iter().map(|(c, k, v)| (*c, k, v.as_ref()))
+}
+
+/// Drop history below `to`: every revision-index entry below it, and every
+/// historical version below it except each key's latest live one. Written in
+/// chunks; re-running it after a crash is harmless.
+fn compact_history(db: &Db, from: i64, to: i64) -> Result<(), rocksdb::Error> {
+    let revs = db.cf_handle(CF_REVS).expect("cf revs");
+    let hist = db.cf_handle(CF_HIST).expect("cf hist");
+    let mut it = db.raw_iterator_cf(revs);
+    it.seek(rev_key(from.max(0), 0));
+    let mut batch = WriteBatch::default();
+    let mut hit = db.raw_iterator_cf(hist);
+    while it.valid() {
+        let (rev, sub) = split_rev_key(it.key().expect("valid"));
+        if rev >= to {
+            break;
+        }
+        let key = it.value().expect("valid").to_vec();
+        batch.delete_cf(revs, rev_key(rev, sub));
+        let this = crate::keys::hist_key(&key, rev, sub);
+        // The latest version of this key below `to`.
+        let mut probe = crate::keys::esc(&key);
+        probe.extend_from_slice(&((to - 1) as u64).to_be_bytes());
+        probe.extend_from_slice(&u32::MAX.to_be_bytes());
+        hit.seek_for_prev(&probe);
+        let latest_is_this = hit.valid() && hit.key() == Some(this.as_slice());
+        let keep = latest_is_this
+            && hit.value().and_then(|v| decode_version(v).ok()).is_some_and(|v| matches!(v, Version::Put(_)));
+        if !keep {
+            batch.delete_cf(hist, &this);
+        }
+        if batch.len() >= 10_000 {
+            db.write(std::mem::take(&mut batch))?;
+        }
+        it.next();
+    }
+    it.status()?;
+    db.write(batch)
+}
+
+impl RaftStateMachine<TypeConfig> for StateMachine {
+    type SnapshotBuilder = snapshot::Builder;
+
+    async fn applied_state(&mut self) -> Result<(Option<LogId>, StoredMembership), StorageError> {
+        let applied = meta_get::<Option<LogId>>(&self.shared.db, KEY_APPLIED)?.flatten();
+        let membership = meta_get(&self.shared.db, KEY_MEMBERSHIP)?.unwrap_or_default();
+        Ok((applied, membership))
+    }
+
+    async fn apply<I>(&mut self, entries: I) -> Result<Vec<WriteResult>, StorageError>
+    where
+        I: IntoIterator<Item = Entry> + OptionalSend,
+        I::IntoIter: OptionalSend,
+    {
+        let mut out = Vec::new();
+        for e in entries {
+            out.push(self.apply_one(&e)?);
+        }
+        Ok(out)
+    }
+
+    async fn get_snapshot_builder(&mut self) -> Self::SnapshotBuilder {
+        snapshot::Builder::new(self.shared.db.clone(), self.snap_dir.clone())
+    }
+
+    async fn begin_receiving_snapshot(&mut self) -> Result<Box<tokio::fs::File>, StorageError> {
+        let (path, f) = snapshot::incoming_file(&self.snap_dir).await?;
+        self.receiving = Some(path);
+        Ok(Box::new(f))
+    }
+
+    async fn install_snapshot(
+        &mut self,
+        meta: &SnapshotMeta<u64, crate::types::MemberNode>,
+        snapshot: Box<tokio::fs::File>,
+    ) -> Result<(), StorageError> {
+        let path = self.receiving.take().ok_or_else(|| {
+            sto_err(ErrorSubject::Snapshot(None), ErrorVerb::Write)("install_snapshot without begin_receiving_snapshot")
+        })?;
+        snapshot.sync_all().await.map_err(sto_err(ErrorSubject::Snapshot(None), ErrorVerb::Write))?;
+        drop(snapshot);
+        let db = self.shared.db.clone();
+        let dir = self.snap_dir.clone();
+        let meta = meta.clone();
+        tokio::task::spawn_blocking(move || snapshot::install(&db, &dir, &path, &meta))
+            .await
+            .map_err(sto_err(ErrorSubject::Snapshot(None), ErrorVerb::Write))??;
+        self.shared.reload_after_install()?;
+        Ok(())
+    }
+
+    async fn get_current_snapshot(&mut self) -> Result<Option<Snapshot<TypeConfig>>, StorageError> {
+        snapshot::current(&self.snap_dir).await
+    }
+}
+
+impl RaftSnapshotBuilder<TypeConfig> for snapshot::Builder {
+    async fn build_snapshot(&mut self) -> Result<Snapshot<TypeConfig>, StorageError> {
+        let b = self.clone();
+        let meta = tokio::task::spawn_blocking(move || b.build_blocking())
+            .await
+            .map_err(sto_err(ErrorSubject::Snapshot(None), ErrorVerb::Write))??;
+        let f = tokio::fs::File::open(snapshot::data_path(&self.dir, &meta.snapshot_id))
+            .await
+            .map_err(sto_err(ErrorSubject::Snapshot(None), ErrorVerb::Read))?;
+        Ok(Snapshot { meta, snapshot: Box::new(f) })
+    }
+}
+
+/// Read the applied log id and membership of a (checkpoint) database.
+pub fn read_applied(db: &rocksdb::DB) -> Result<(Option<LogId>, StoredMembership), StorageError> {
+    let cf = db.cf_handle(CF_META).expect("cf meta");
+    let get = |k: &[u8]| db.get_cf(cf, k).map_err(sto_err(ErrorSubject::StateMachine, ErrorVerb::Read));
+    let applied = match get(KEY_APPLIED)? {
+        Some(b) => bincode::deserialize::<Option<LogId>>(&b).map_err(sto_err(ErrorSubject::StateMachine, ErrorVerb::Read))?,
+        None => None,
+    };
+    let membership = match get(KEY_MEMBERSHIP)? {
+        Some(b) => bincode::deserialize(&b).map_err(sto_err(ErrorSubject::StateMachine, ErrorVerb::Read))?,
+        None => StoredMembership::default(),
+    };
+    Ok((applied, membership))
+}
