@@ -72,9 +72,8 @@ impl Flags {
     pub fn store_config(&self) -> Result<StoreConfig, String> {
         let mut initial = Vec::new();
         for item in split_list(&self.initial_cluster) {
-            let (n, u) = item
-                .split_once('=')
-                .ok_or_else(|| format!("--initial-cluster entry {item:?} is not name=url"))?;
+            let (n, u) =
+                item.split_once('=').ok_or_else(|| format!("--initial-cluster entry {item:?} is not name=url"))?;
             initial.push((n.to_string(), u.to_string()));
         }
         let peer_urls = split_list(&self.initial_advertise_peer_urls);

@@ -52,7 +52,5 @@ pub fn sto_err<E: std::fmt::Display>(
     subject: openraft::ErrorSubject<crate::types::NodeId>,
     verb: openraft::ErrorVerb,
 ) -> impl FnOnce(E) -> crate::types::StorageError {
-    move |e| {
-        openraft::StorageIOError::new(subject, verb, openraft::AnyError::error(e.to_string())).into()
-    }
+    move |e| openraft::StorageIOError::new(subject, verb, openraft::AnyError::error(e.to_string())).into()
 }

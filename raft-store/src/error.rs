@@ -86,8 +86,8 @@ impl StoreError {
     pub fn code(&self) -> Code {
         use StoreError::*;
         match self {
-            EmptyKey | ValueProvided | LeaseProvided | TooManyOps | DuplicateKey | RequestTooLarge
-            | Malformed(_) | InvalidArgument(_) => Code::InvalidArgument,
+            EmptyKey | ValueProvided | LeaseProvided | TooManyOps | DuplicateKey | RequestTooLarge | Malformed(_)
+            | InvalidArgument(_) => Code::InvalidArgument,
             Compacted { .. } | FutureRevision | LeaseTtlTooLarge => Code::OutOfRange,
             LeaseNotFound | MemberNotFound => Code::NotFound,
             LeaseExists | PeerUrlExists | MemberNotLearner | Fenced { .. } => Code::FailedPrecondition,

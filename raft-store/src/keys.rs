@@ -153,6 +153,17 @@ impl KeyRange {
     }
 }
 
+/// Meta key: applied log id.
+pub const META_APPLIED: &[u8] = b"applied";
+/// Meta key: membership.
+pub const META_MEMBERSHIP: &[u8] = b"membership";
+/// Meta key: store revision.
+pub const META_REVISION: &[u8] = b"revision";
+/// Meta key: compact revision.
+pub const META_COMPACT: &[u8] = b"compact";
+/// Meta key prefix: published member attributes.
+pub const META_MEMBER_PREFIX: &[u8] = b"member:";
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -184,14 +195,3 @@ mod tests {
         assert!(!pre.overlaps(&KeyRange::new(b"b", b"")));
     }
 }
-
-/// Meta key: applied log id.
-pub const META_APPLIED: &[u8] = b"applied";
-/// Meta key: membership.
-pub const META_MEMBERSHIP: &[u8] = b"membership";
-/// Meta key: store revision.
-pub const META_REVISION: &[u8] = b"revision";
-/// Meta key: compact revision.
-pub const META_COMPACT: &[u8] = b"compact";
-/// Meta key prefix: published member attributes.
-pub const META_MEMBER_PREFIX: &[u8] = b"member:";

@@ -7,9 +7,18 @@
 //! - `save_vote`, `truncate` and `purge` are synced before they return.
 //! - `last_purged` is persisted before the purged entries are deleted, so a
 //!   crash in between never leaves a hole.
+//! - While a snapshot is being received or installed, purges past the state
+//!   machine's applied index are deferred to the install (which marks the
+//!   log purged itself, [`mark_purged`]) and the saved committed index is
+//!   clamped to the applied index: openraft asks to purge up to a received
+//!   snapshot before the state machine has installed it, and a crash in
+//!   between must not leave a restart with entries to re-apply that are gone
+//!   (or that diverge from the leader's).
 
 use std::ops::RangeBounds;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
+use std::sync::Arc;
 use std::thread;
 
 use openraft::storage::{LogFlushed, LogState, RaftLogReader, RaftLogStorage};
@@ -17,7 +26,7 @@ use openraft::{ErrorSubject, ErrorVerb, OptionalSend};
 use rocksdb::{Direction, IteratorMode, WriteBatch};
 
 use crate::engine::{sto_err, Db};
-use crate::keys::{CF_LOG, CF_RAFT};
+use crate::keys::{CF_LOG, CF_META, CF_RAFT, META_APPLIED};
 use crate::types::{Entry, LogId, StorageError, TypeConfig, Vote};
 
 const KEY_VOTE: &[u8] = b"vote";
@@ -30,19 +39,22 @@ const KEY_PURGED: &[u8] = b"last_purged";
 pub struct LogStore {
     db: Db,
     flusher: mpsc::Sender<LogFlushed<TypeConfig>>,
+    installing: Arc<AtomicBool>,
 }
 
 impl LogStore {
     /// A log store over `db`; starts the group-commit flusher thread, which
     /// ends when the last clone is dropped.
-    pub fn new(db: Db) -> Self {
+    /// `installing` is the state machine's "a snapshot is being received or
+    /// installed" flag ([`crate::state_machine::SmShared::installing`]).
+    pub fn new(db: Db, installing: Arc<AtomicBool>) -> Self {
         let (tx, rx) = mpsc::channel::<LogFlushed<TypeConfig>>();
         let fdb = db.clone();
         thread::Builder::new()
             .name("raft-log-sync".into())
             .spawn(move || flusher(fdb, rx))
             .expect("spawn flusher thread");
-        LogStore { db, flusher: tx }
+        LogStore { db, flusher: tx, installing }
     }
 
     fn get_meta<T: serde::de::DeserializeOwned>(&self, key: &[u8]) -> Result<Option<T>, StorageError> {
@@ -63,6 +75,14 @@ impl LogStore {
 
     fn sync(&self) -> Result<(), StorageError> {
         self.db.flush_wal(true).map_err(sto_err(ErrorSubject::Store, ErrorVerb::Write))
+    }
+
+    fn applied(&self) -> Result<Option<LogId>, StorageError> {
+        let meta = self.db.cf_handle(CF_META).expect("cf meta");
+        match self.db.get_cf(meta, META_APPLIED).map_err(sto_err(ErrorSubject::Store, ErrorVerb::Read))? {
+            Some(b) => bincode::deserialize::<Option<LogId>>(&b).map_err(sto_err(ErrorSubject::Store, ErrorVerb::Read)),
+            None => Ok(None),
+        }
     }
 
     fn last_entry_log_id(&self) -> Result<Option<LogId>, StorageError> {
@@ -146,6 +166,16 @@ impl RaftLogStorage<TypeConfig> for LogStore {
     async fn save_committed(&mut self, committed: Option<LogId>) -> Result<(), StorageError> {
         // Not synced on its own: the next synced append carries it. A lost
         // committed marker only means re-applying less on restart.
+        let committed = if self.installing.load(Ordering::SeqCst) {
+            let applied = self.applied()?;
+            if committed > applied {
+                applied
+            } else {
+                committed
+            }
+        } else {
+            committed
+        };
         let cf = self.db.cf_handle(CF_RAFT).expect("cf raft");
         let b = bincode::serialize(&committed).map_err(sto_err(ErrorSubject::Store, ErrorVerb::Write))?;
         self.db.put_cf(cf, KEY_COMMITTED, b).map_err(sto_err(ErrorSubject::Store, ErrorVerb::Write))
@@ -181,6 +211,12 @@ impl RaftLogStorage<TypeConfig> for LogStore {
     }
 
     async fn purge(&mut self, log_id: LogId) -> Result<(), StorageError> {
+        if self.installing.load(Ordering::SeqCst) && self.applied()?.is_none_or(|a| a.index < log_id.index) {
+            // Deferred: the snapshot install marks the log purged once the
+            // state machine holds the snapshot (see the module docs).
+            tracing::debug!(upto = %log_id, "purge deferred until the snapshot is installed");
+            return Ok(());
+        }
         self.put_meta_synced(KEY_PURGED, &log_id)?;
         let cf = self.db.cf_handle(CF_LOG).expect("cf log");
         self.db
@@ -188,4 +224,16 @@ impl RaftLogStorage<TypeConfig> for LogStore {
             .map_err(sto_err(ErrorSubject::Logs, ErrorVerb::Delete))?;
         Ok(())
     }
+}
+
+/// Record that the log is purged up to `log_id` and delete those entries
+/// (synced). Called once a snapshot covering them is installed.
+pub fn mark_purged(db: &Db, log_id: LogId) -> Result<(), StorageError> {
+    let raft = db.cf_handle(CF_RAFT).expect("cf raft");
+    let log = db.cf_handle(CF_LOG).expect("cf log");
+    let b = bincode::serialize(&log_id).map_err(sto_err(ErrorSubject::Store, ErrorVerb::Write))?;
+    db.put_cf(raft, KEY_PURGED, b).map_err(sto_err(ErrorSubject::Store, ErrorVerb::Write))?;
+    db.delete_range_cf(log, 0u64.to_be_bytes(), (log_id.index + 1).to_be_bytes())
+        .map_err(sto_err(ErrorSubject::Logs, ErrorVerb::Delete))?;
+    db.flush_wal(true).map_err(sto_err(ErrorSubject::Store, ErrorVerb::Write))
 }

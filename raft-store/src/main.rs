@@ -25,7 +25,8 @@ async fn main() -> anyhow::Result<()> {
         "raft-store member serving"
     );
     tokio::spawn(async move {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
+        let mut term =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
         tokio::select! {
             _ = tokio::signal::ctrl_c() => {}
             _ = term.recv() => {}
@@ -41,7 +42,10 @@ async fn main() -> anyhow::Result<()> {
     match member.wait().await {
         Stopped::Shutdown => Ok(()),
         Stopped::Removed => {
-            eprintln!("raft-store {}: this member was removed from the cluster; its data dir can be deleted", flags.name);
+            eprintln!(
+                "raft-store {}: this member was removed from the cluster; its data dir can be deleted",
+                flags.name
+            );
             Ok(())
         }
     }

@@ -7,9 +7,14 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use openraft::error::{InstallSnapshotError, NetworkError, RPCError, RaftError, RemoteError, Unreachable};
+use openraft::error::{
+    InstallSnapshotError, NetworkError, PayloadTooLarge, RPCError, RaftError, RemoteError, Unreachable,
+};
 use openraft::network::{RPCOption, RaftNetwork, RaftNetworkFactory};
-use openraft::raft::{AppendEntriesRequest, AppendEntriesResponse, InstallSnapshotRequest, InstallSnapshotResponse, VoteRequest, VoteResponse};
+use openraft::raft::{
+    AppendEntriesRequest, AppendEntriesResponse, InstallSnapshotRequest, InstallSnapshotResponse, VoteRequest,
+    VoteResponse,
+};
 use parking_lot::Mutex;
 use proto::raftpeer::raft_peer_client::RaftPeerClient;
 use proto::raftpeer::raft_peer_server::RaftPeer;
@@ -24,6 +29,10 @@ use crate::types::{MemberNode, NodeId, TypeConfig};
 
 /// Largest message on the peer transport.
 pub const PEER_MAX_MESSAGE: usize = 64 << 20;
+
+/// Which client method a peer call uses.
+type PeerMethod =
+    fn(RaftPeerClient<Channel>, TRequest<Blob>) -> futures::future::BoxFuture<'static, Result<TResponse<Blob>, Status>>;
 
 /// Reply of a call that only the leader can serve.
 #[derive(Debug, Serialize, Deserialize)]
@@ -198,7 +207,7 @@ impl PeerClients {
         url: &str,
         timeout: Duration,
         q: &Q,
-        which: fn(RaftPeerClient<Channel>, TRequest<Blob>) -> futures::future::BoxFuture<'static, Result<TResponse<Blob>, Status>>,
+        which: PeerMethod,
     ) -> Result<A, PeerError> {
         let c = self.client(url)?;
         let blob = enc(q).map_err(|s| PeerError::Failed(url.into(), s.to_string()))?;
@@ -212,7 +221,12 @@ impl PeerClients {
     }
 
     /// Forward a write to the member at `url`.
-    pub async fn forward(&self, url: &str, timeout: Duration, req: &Request) -> Result<LeaderReply<WriteResult>, PeerError> {
+    pub async fn forward(
+        &self,
+        url: &str,
+        timeout: Duration,
+        req: &Request,
+    ) -> Result<LeaderReply<WriteResult>, PeerError> {
         self.call(url, timeout, req, |mut c, r| Box::pin(async move { c.forward(r).await })).await
     }
 
@@ -222,12 +236,22 @@ impl PeerClients {
     }
 
     /// A lease call on the member at `url`.
-    pub async fn lease(&self, url: &str, timeout: Duration, call: &LeaseCall) -> Result<LeaderReply<(i64, i64)>, PeerError> {
+    pub async fn lease(
+        &self,
+        url: &str,
+        timeout: Duration,
+        call: &LeaseCall,
+    ) -> Result<LeaderReply<(i64, i64)>, PeerError> {
         self.call(url, timeout, call, |mut c, r| Box::pin(async move { c.lease_op(r).await })).await
     }
 
     /// A membership call on the member at `url`.
-    pub async fn membership(&self, url: &str, timeout: Duration, call: &MembershipCall) -> Result<LeaderReply<()>, PeerError> {
+    pub async fn membership(
+        &self,
+        url: &str,
+        timeout: Duration,
+        call: &MembershipCall,
+    ) -> Result<LeaderReply<()>, PeerError> {
         self.call(url, timeout, call, |mut c, r| Box::pin(async move { c.membership(r).await })).await
     }
 }
@@ -267,7 +291,7 @@ impl PeerConn {
         &self,
         q: &Q,
         ttl: Duration,
-        which: fn(RaftPeerClient<Channel>, TRequest<Blob>) -> futures::future::BoxFuture<'static, Result<TResponse<Blob>, Status>>,
+        which: PeerMethod,
     ) -> Result<A, RpcErr<E>> {
         let r: Result<Result<A, RaftError<NodeId, E>>, PeerError> = self.clients.call(&self.url, ttl, q, which).await;
         match r {
@@ -285,6 +309,12 @@ impl RaftNetwork<TypeConfig> for PeerConn {
         rpc: AppendEntriesRequest<TypeConfig>,
         option: RPCOption,
     ) -> Result<AppendEntriesResponse<NodeId>, RpcErr> {
+        // Too many large entries for one message: let openraft send fewer.
+        let size = bincode::serialized_size(&rpc).unwrap_or(0) as usize;
+        if size > PEER_MAX_MESSAGE - 4096 && rpc.entries.len() > 1 {
+            let fit = (rpc.entries.len() * (PEER_MAX_MESSAGE / 2) / size).max(1);
+            return Err(RPCError::PayloadTooLarge(PayloadTooLarge::new_entries_hint(fit as u64)));
+        }
         self.rpc(&rpc, option.hard_ttl(), |mut c, r| Box::pin(async move { c.append_entries(r).await })).await
     }
 

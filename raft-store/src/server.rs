@@ -82,7 +82,8 @@ impl Member {
         shutdown: CancellationToken,
     ) -> Result<Member, ServeError> {
         let peer_addr = url_to_addr(listen_peer)?;
-        let peer_l = TcpListener::bind(peer_addr).await.map_err(|source| ServeError::Bind { addr: peer_addr, source })?;
+        let peer_l =
+            TcpListener::bind(peer_addr).await.map_err(|source| ServeError::Bind { addr: peer_addr, source })?;
         let mut client_ls = Vec::new();
         for u in listen_client {
             let a = url_to_addr(u)?;

@@ -27,6 +27,9 @@ const MAGIC: &[u8; 8] = b"HMSNAP01";
 const META_FILE: &str = "snapshot.meta";
 const PENDING_FILE: &str = "restore.pending";
 static SEQ: AtomicU64 = AtomicU64::new(0);
+/// Serialises publishing and reading `snapshot.meta` (a build runs
+/// concurrently with installs and reads).
+static PUBLISH: parking_lot::Mutex<()> = parking_lot::Mutex::new(());
 
 type Meta = SnapshotMeta<NodeId, MemberNode>;
 
@@ -53,8 +56,9 @@ impl Builder {
         Builder { db, dir }
     }
 
-    /// Checkpoint, pack, publish. Blocking.
-    pub fn build_blocking(&self) -> Result<Meta, StorageError> {
+    /// Checkpoint, pack, publish. Blocking. Returns the current snapshot
+    /// (ours, or a newer one an install published meanwhile), opened.
+    pub fn build_blocking(&self) -> Result<(Meta, File), StorageError> {
         fs::create_dir_all(&self.dir).map_err(io_err(ErrorVerb::Write))?;
         let ckpt = self.dir.join(format!("ckpt-{}", std::process::id()));
         let _ = fs::remove_dir_all(&ckpt);
@@ -74,13 +78,32 @@ impl Builder {
         let meta = Meta { last_log_id: applied, last_membership: membership, snapshot_id: id.clone() };
         pack(&ckpt, &data_path(&self.dir, &id)).map_err(io_err(ErrorVerb::Write))?;
         let _ = fs::remove_dir_all(&ckpt);
+        let _g = PUBLISH.lock();
+        // An install may have published a newer snapshot meanwhile: keep it.
+        if let Some(cur) = read_meta(&self.dir)? {
+            if cur.last_log_id >= meta.last_log_id {
+                let _ = fs::remove_file(data_path(&self.dir, &id));
+                let f = File::open(data_path(&self.dir, &cur.snapshot_id)).map_err(io_err(ErrorVerb::Read))?;
+                return Ok((cur, f));
+            }
+        }
         publish_meta(&self.dir, &meta)?;
-        Ok(meta)
+        let f = File::open(data_path(&self.dir, &meta.snapshot_id)).map_err(io_err(ErrorVerb::Read))?;
+        Ok((meta, f))
     }
 }
 
+fn read_meta(dir: &Path) -> Result<Option<Meta>, StorageError> {
+    match fs::read(dir.join(META_FILE)) {
+        Ok(b) => bincode::deserialize(&b).map(Some).map_err(sto_err(ErrorSubject::Snapshot(None), ErrorVerb::Read)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(io_err(ErrorVerb::Read)(e)),
+    }
+}
+
+/// Publish `meta` as the current snapshot. Caller holds [`PUBLISH`].
 fn publish_meta(dir: &Path, meta: &Meta) -> Result<(), StorageError> {
-    let tmp = dir.join("snapshot.meta.tmp");
+    let tmp = dir.join(format!("snapshot.meta.{}.tmp", SEQ.fetch_add(1, Ordering::SeqCst)));
     let b = bincode::serialize(meta).map_err(sto_err(ErrorSubject::Snapshot(None), ErrorVerb::Write))?;
     let mut f = File::create(&tmp).map_err(io_err(ErrorVerb::Write))?;
     f.write_all(&b).and_then(|_| f.sync_all()).map_err(io_err(ErrorVerb::Write))?;
@@ -133,7 +156,8 @@ pub fn pack(src: &Path, dst: &Path) -> std::io::Result<()> {
 
 /// Unpack a file made by [`pack`] into `dst` (created).
 pub fn unpack(src: &Path, dst: &Path) -> std::io::Result<()> {
-    let bad = |m: &str| std::io::Error::new(std::io::ErrorKind::InvalidData, format!("snapshot file {}: {m}", src.display()));
+    let bad =
+        |m: &str| std::io::Error::new(std::io::ErrorKind::InvalidData, format!("snapshot file {}: {m}", src.display()));
     let _ = fs::remove_dir_all(dst);
     fs::create_dir_all(dst)?;
     let mut r = BufReader::new(File::open(src)?);
@@ -170,34 +194,60 @@ pub fn unpack(src: &Path, dst: &Path) -> std::io::Result<()> {
 pub async fn incoming_file(dir: &Path) -> Result<(PathBuf, tokio::fs::File), StorageError> {
     tokio::fs::create_dir_all(dir).await.map_err(io_err(ErrorVerb::Write))?;
     let path = dir.join(format!("incoming-{}.tmp", SEQ.fetch_add(1, Ordering::SeqCst)));
-    let f = tokio::fs::File::create(&path).await.map_err(io_err(ErrorVerb::Write))?;
+    let f = tokio::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(&path)
+        .await
+        .map_err(io_err(ErrorVerb::Write))?;
     Ok((path, f))
 }
 
-/// Install a received snapshot: keep it as the current snapshot, then
-/// replace the state-machine column families of `db` with its contents.
-/// Blocking.
+/// Install a received snapshot: keep it as the current snapshot, replace
+/// the state-machine column families of `db` with its contents, and mark the
+/// log purged up to it. Blocking; the caller keeps readers out meanwhile.
 pub fn install(db: &Db, dir: &Path, received: &Path, meta: &Meta) -> Result<(), StorageError> {
     let data = data_path(dir, &meta.snapshot_id);
     fs::rename(received, &data).map_err(io_err(ErrorVerb::Write))?;
-    File::create(dir.join(PENDING_FILE)).and_then(|f| f.sync_all()).map_err(io_err(ErrorVerb::Write))?;
-    publish_meta(dir, meta)?;
+    {
+        let _g = PUBLISH.lock();
+        publish_meta(dir, meta)?;
+        // The pending marker names the snapshot to finish loading after a crash.
+        let mut f = File::create(dir.join(PENDING_FILE)).map_err(io_err(ErrorVerb::Write))?;
+        f.write_all(meta.snapshot_id.as_bytes()).and_then(|_| f.sync_all()).map_err(io_err(ErrorVerb::Write))?;
+        sync_dir(dir);
+    }
     load_into(db, dir, &data)?;
+    if let Some(last) = meta.last_log_id {
+        crate::log_store::mark_purged(db, last)?;
+    }
     let _ = fs::remove_file(dir.join(PENDING_FILE));
+    tracing::info!(snapshot = %meta.snapshot_id, last_log = ?meta.last_log_id, "installed snapshot from the leader");
     Ok(())
 }
 
 /// Finish a snapshot load that a crash interrupted. Call before starting Raft.
 pub fn recover(db: &Db, dir: &Path) -> Result<(), StorageError> {
-    if !dir.join(PENDING_FILE).exists() {
-        return Ok(());
-    }
-    let meta: Meta = match fs::read(dir.join(META_FILE)) {
-        Ok(b) => bincode::deserialize(&b).map_err(sto_err(ErrorSubject::Snapshot(None), ErrorVerb::Read))?,
+    let id = match fs::read_to_string(dir.join(PENDING_FILE)) {
+        Ok(id) => id,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
         Err(e) => return Err(io_err(ErrorVerb::Read)(e)),
+    };
+    let meta = read_meta(dir)?.filter(|m| m.snapshot_id == id);
+    let Some(meta) = meta else {
+        return Err(sto_err(ErrorSubject::Snapshot(None), ErrorVerb::Read)(format!(
+            "an interrupted snapshot install names snapshot {id:?}, which is not the current snapshot in {}; \
+             remove this member's data dir and add it back to the cluster",
+            dir.display()
+        )));
     };
     tracing::warn!(snapshot = %meta.snapshot_id, "finishing an interrupted snapshot install");
     load_into(db, dir, &data_path(dir, &meta.snapshot_id))?;
+    if let Some(last) = meta.last_log_id {
+        crate::log_store::mark_purged(db, last)?;
+    }
     let _ = fs::remove_file(dir.join(PENDING_FILE));
     Ok(())
 }
@@ -235,14 +285,13 @@ fn load_into(db: &Db, dir: &Path, data: &Path) -> Result<(), StorageError> {
 
 /// The current snapshot, if any.
 pub async fn current(dir: &Path) -> Result<Option<Snapshot<TypeConfig>>, StorageError> {
-    let b = match tokio::fs::read(dir.join(META_FILE)).await {
-        Ok(b) => b,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(io_err(ErrorVerb::Read)(e)),
+    let (meta, f) = {
+        let _g = PUBLISH.lock();
+        let Some(meta) = read_meta(dir)? else { return Ok(None) };
+        let f = File::open(data_path(dir, &meta.snapshot_id)).map_err(io_err(ErrorVerb::Read))?;
+        (meta, f)
     };
-    let meta: Meta = bincode::deserialize(&b).map_err(sto_err(ErrorSubject::Snapshot(None), ErrorVerb::Read))?;
-    let f = tokio::fs::File::open(data_path(dir, &meta.snapshot_id)).await.map_err(io_err(ErrorVerb::Read))?;
-    Ok(Some(Snapshot { meta, snapshot: Box::new(f) }))
+    Ok(Some(Snapshot { meta, snapshot: Box::new(tokio::fs::File::from_std(f)) }))
 }
 
 /// Export a packed checkpoint of the whole database into a fresh file under

@@ -73,6 +73,13 @@ pub struct SmShared {
     pub members: RwLock<BTreeMap<u64, MemberAttrs>>,
     /// Live leases: id → granted TTL.
     pub leases: RwLock<BTreeMap<i64, i64>>,
+    /// Held shared by readers outside the apply path (ranges, read-only
+    /// txns, watch history) and exclusively while a snapshot replaces the
+    /// state, so nobody reads a half-loaded database.
+    pub install_lock: Arc<RwLock<()>>,
+    /// Set while a snapshot is being received or installed (shared with the
+    /// log store, which defers purges past the applied index meanwhile).
+    pub installing: Arc<std::sync::atomic::AtomicBool>,
 }
 
 fn meta_get<T: serde::de::DeserializeOwned>(db: &Db, key: &[u8]) -> Result<Option<T>, StorageError> {
@@ -93,7 +100,8 @@ impl SmShared {
         let rev: i64 = meta_get(&db, KEY_REVISION)?.unwrap_or(0);
         let compact: i64 = meta_get(&db, KEY_COMPACT)?.unwrap_or(0);
         let applied: Option<LogId> = meta_get::<Option<LogId>>(&db, KEY_APPLIED)?.flatten();
-        let hub = WatchHub::new(db.clone(), rev, compact);
+        let install_lock = Arc::new(RwLock::new(()));
+        let hub = WatchHub::new(db.clone(), rev, compact, install_lock.clone());
         let s = Arc::new(SmShared {
             db: db.clone(),
             hub,
@@ -102,6 +110,8 @@ impl SmShared {
             applied_index: AtomicU64::new(applied.map_or(0, |l| l.index)),
             members: RwLock::new(BTreeMap::new()),
             leases: RwLock::new(BTreeMap::new()),
+            install_lock,
+            installing: Arc::new(std::sync::atomic::AtomicBool::new(false)),
         });
         s.reload_tables()?;
         Ok(s)
@@ -238,20 +248,28 @@ impl StateMachine {
             }
             Op::Compact { revision } => {
                 let revision = *revision;
-                let current = applier.base_rev;
-                if revision > current {
+                if revision > applier.base_rev {
                     return Err(StoreError::FutureRevision);
                 }
                 let old = self.shared.compact.load(Ordering::SeqCst);
-                if revision <= old {
+                if revision < old {
                     return Err(StoreError::Compacted { compact_revision: old });
                 }
-                compact_history(&self.shared.db, old, revision).map_err(|e| StoreError::Internal(e.to_string()))?;
-                extra.push((CF_META, KEY_COMPACT.to_vec(), Some(ser(&revision))));
-                after.push(Box::new(move |s: &SmShared| {
-                    s.compact.store(revision, Ordering::SeqCst);
-                    s.hub.set_compact(revision);
-                }));
+                let db = &self.shared.db;
+                if revision > old {
+                    // Publish the new compact revision before deleting anything,
+                    // so no reader can see history with holes.
+                    let meta = db.cf_handle(CF_META).expect("cf meta");
+                    db.put_cf(meta, KEY_COMPACT, ser(&revision)).map_err(|e| StoreError::Internal(e.to_string()))?;
+                    self.shared.compact.store(revision, Ordering::SeqCst);
+                    self.shared.hub.set_compact(revision);
+                }
+                // Idempotent: a re-applied compaction (after a crash) finishes
+                // the work and answers as a repeated one would.
+                compact_history(db, revision).map_err(|e| StoreError::Internal(e.to_string()))?;
+                if revision == old {
+                    return Err(StoreError::Compacted { compact_revision: old });
+                }
                 Ok(Outcome::Done)
             }
             Op::LeaseGrant { id, ttl } => {
@@ -310,42 +328,58 @@ fn batch_items(extra: &ExtraWrites) -> impl Iterator<Item = (&'static str, &Vec<
     extra.iter().map(|(c, k, v)| (*c, k, v.as_ref()))
 }
 
-/// Drop history below `to`: every revision-index entry below it, and every
-/// historical version below it except each key's latest live one. Written in
-/// chunks; re-running it after a crash is harmless.
-fn compact_history(db: &Db, from: i64, to: i64) -> Result<(), rocksdb::Error> {
+/// Drop history below `to`: every revision-index entry below it and, for
+/// every key changed below it, every version below it except the latest one
+/// if that one is live (reads at `to` need it). Written in chunks; re-running
+/// it is harmless.
+fn compact_history(db: &Db, to: i64) -> Result<(), rocksdb::Error> {
     let revs = db.cf_handle(CF_REVS).expect("cf revs");
     let hist = db.cf_handle(CF_HIST).expect("cf hist");
     let mut it = db.raw_iterator_cf(revs);
-    it.seek(rev_key(from.max(0), 0));
-    let mut batch = WriteBatch::default();
-    let mut hit = db.raw_iterator_cf(hist);
-    while it.valid() {
-        let (rev, sub) = split_rev_key(it.key().expect("valid"));
-        if rev >= to {
-            break;
+    it.seek_to_first();
+    loop {
+        let mut batch = WriteBatch::default();
+        let mut keys = std::collections::BTreeSet::new();
+        let mut done = true;
+        while it.valid() {
+            let (rev, sub) = split_rev_key(it.key().expect("valid"));
+            if rev >= to {
+                break;
+            }
+            batch.delete_cf(revs, rev_key(rev, sub));
+            keys.insert(it.value().expect("valid").to_vec());
+            it.next();
+            if keys.len() >= 10_000 {
+                done = false;
+                break;
+            }
         }
-        let key = it.value().expect("valid").to_vec();
-        batch.delete_cf(revs, rev_key(rev, sub));
-        let this = crate::keys::hist_key(&key, rev, sub);
-        // The latest version of this key below `to`.
-        let mut probe = crate::keys::esc(&key);
-        probe.extend_from_slice(&((to - 1) as u64).to_be_bytes());
-        probe.extend_from_slice(&u32::MAX.to_be_bytes());
-        hit.seek_for_prev(&probe);
-        let latest_is_this = hit.valid() && hit.key() == Some(this.as_slice());
-        let keep = latest_is_this
-            && hit.value().and_then(|v| decode_version(v).ok()).is_some_and(|v| matches!(v, Version::Put(_)));
-        if !keep {
-            batch.delete_cf(hist, &this);
+        it.status()?;
+        let mut hit = db.raw_iterator_cf(hist);
+        for key in &keys {
+            let prefix = crate::keys::esc(key);
+            let mut probe = prefix.clone();
+            probe.extend_from_slice(&((to - 1) as u64).to_be_bytes());
+            probe.extend_from_slice(&u32::MAX.to_be_bytes());
+            hit.seek_for_prev(&probe);
+            let Some(latest) = hit
+                .key()
+                .filter(|k| k.len() >= 12 && crate::keys::split_hist_key(k).0 == prefix.as_slice())
+                .map(<[u8]>::to_vec)
+            else {
+                continue;
+            };
+            let live = hit.value().and_then(|v| decode_version(v).ok()).is_some_and(|v| matches!(v, Version::Put(_)));
+            batch.delete_range_cf(hist, &prefix, &latest);
+            if !live {
+                batch.delete_cf(hist, &latest);
+            }
         }
-        if batch.len() >= 10_000 {
-            db.write(std::mem::take(&mut batch))?;
+        db.write(batch)?;
+        if done {
+            return Ok(());
         }
-        it.next();
     }
-    it.status()?;
-    db.write(batch)
 }
 
 impl RaftStateMachine<TypeConfig> for StateMachine {
@@ -374,28 +408,43 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
     }
 
     async fn begin_receiving_snapshot(&mut self) -> Result<Box<tokio::fs::File>, StorageError> {
+        self.shared.installing.store(true, Ordering::SeqCst);
         let (path, f) = snapshot::incoming_file(&self.snap_dir).await?;
-        self.receiving = Some(path);
+        if let Some(old) = self.receiving.replace(path) {
+            let _ = tokio::fs::remove_file(old).await;
+        }
         Ok(Box::new(f))
     }
 
     async fn install_snapshot(
         &mut self,
         meta: &SnapshotMeta<u64, crate::types::MemberNode>,
-        snapshot: Box<tokio::fs::File>,
+        mut snapshot: Box<tokio::fs::File>,
     ) -> Result<(), StorageError> {
-        let path = self.receiving.take().ok_or_else(|| {
-            sto_err(ErrorSubject::Snapshot(None), ErrorVerb::Write)("install_snapshot without begin_receiving_snapshot")
-        })?;
-        snapshot.sync_all().await.map_err(sto_err(ErrorSubject::Snapshot(None), ErrorVerb::Write))?;
+        use tokio::io::AsyncSeekExt;
+        let w = || sto_err(ErrorSubject::Snapshot(None), ErrorVerb::Write);
+        // Copy from the handle we are given (not from the file we handed out:
+        // openraft's contract is the handle) into a file of our own.
+        let (path, mut own) = snapshot::incoming_file(&self.snap_dir).await?;
+        snapshot.seek(std::io::SeekFrom::Start(0)).await.map_err(w())?;
+        tokio::io::copy(&mut *snapshot, &mut own).await.map_err(w())?;
+        own.sync_all().await.map_err(w())?;
+        drop(own);
         drop(snapshot);
-        let db = self.shared.db.clone();
+        if let Some(p) = self.receiving.take() {
+            let _ = tokio::fs::remove_file(p).await;
+        }
+        let shared = self.shared.clone();
         let dir = self.snap_dir.clone();
         let meta = meta.clone();
-        tokio::task::spawn_blocking(move || snapshot::install(&db, &dir, &path, &meta))
-            .await
-            .map_err(sto_err(ErrorSubject::Snapshot(None), ErrorVerb::Write))??;
-        self.shared.reload_after_install()?;
+        tokio::task::spawn_blocking(move || {
+            let _readers_out = shared.install_lock.write();
+            snapshot::install(&shared.db, &dir, &path, &meta)?;
+            shared.reload_after_install()
+        })
+        .await
+        .map_err(sto_err(ErrorSubject::Snapshot(None), ErrorVerb::Write))??;
+        self.shared.installing.store(false, Ordering::SeqCst);
         Ok(())
     }
 
@@ -407,13 +456,10 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
 impl RaftSnapshotBuilder<TypeConfig> for snapshot::Builder {
     async fn build_snapshot(&mut self) -> Result<Snapshot<TypeConfig>, StorageError> {
         let b = self.clone();
-        let meta = tokio::task::spawn_blocking(move || b.build_blocking())
+        let (meta, f) = tokio::task::spawn_blocking(move || b.build_blocking())
             .await
             .map_err(sto_err(ErrorSubject::Snapshot(None), ErrorVerb::Write))??;
-        let f = tokio::fs::File::open(snapshot::data_path(&self.dir, &meta.snapshot_id))
-            .await
-            .map_err(sto_err(ErrorSubject::Snapshot(None), ErrorVerb::Read))?;
-        Ok(Snapshot { meta, snapshot: Box::new(f) })
+        Ok(Snapshot { meta, snapshot: Box::new(tokio::fs::File::from_std(f)) })
     }
 }
 
@@ -422,7 +468,9 @@ pub fn read_applied(db: &rocksdb::DB) -> Result<(Option<LogId>, StoredMembership
     let cf = db.cf_handle(CF_META).expect("cf meta");
     let get = |k: &[u8]| db.get_cf(cf, k).map_err(sto_err(ErrorSubject::StateMachine, ErrorVerb::Read));
     let applied = match get(KEY_APPLIED)? {
-        Some(b) => bincode::deserialize::<Option<LogId>>(&b).map_err(sto_err(ErrorSubject::StateMachine, ErrorVerb::Read))?,
+        Some(b) => {
+            bincode::deserialize::<Option<LogId>>(&b).map_err(sto_err(ErrorSubject::StateMachine, ErrorVerb::Read))?
+        }
         None => None,
     };
     let membership = match get(KEY_MEMBERSHIP)? {

@@ -23,8 +23,8 @@ use openraft::error::{CheckIsLeaderError, ClientWriteError, RaftError};
 use openraft::{ChangeMembers, Config, SnapshotPolicy};
 use prost::Message;
 use proto::etcdserverpb::{
-    DeleteRangeRequest, DeleteRangeResponse, Member, PutRequest, PutResponse, RangeRequest, RangeResponse, ResponseHeader,
-    TxnRequest, TxnResponse,
+    DeleteRangeRequest, DeleteRangeResponse, Member, PutRequest, PutResponse, RangeRequest, RangeResponse,
+    ResponseHeader, TxnRequest, TxnResponse,
 };
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -110,7 +110,9 @@ pub enum StartError {
 }
 
 /// Shares one read-index round among concurrent readers: a reader may use
-/// the result of a round that started after it arrived.
+/// the result of a round that started after it arrived (its index is then at
+/// least the commit index at the reader's arrival, which is what
+/// linearizability needs).
 #[derive(Default)]
 struct ReadCoalescer {
     lock: tokio::sync::Mutex<()>,
@@ -145,12 +147,13 @@ impl Store {
     pub async fn start(cfg: StoreConfig, stop: CancellationToken) -> Result<Arc<Store>, StartError> {
         let id = member_id_for(&cfg.peer_url);
         let cluster_id = cluster_id_for(&cfg.cluster_token);
-        std::fs::create_dir_all(&cfg.data_dir).map_err(|e| StartError::Config(format!("cannot create {}: {e}", cfg.data_dir.display())))?;
+        std::fs::create_dir_all(&cfg.data_dir)
+            .map_err(|e| StartError::Config(format!("cannot create {}: {e}", cfg.data_dir.display())))?;
         let db = engine::open(&cfg.data_dir.join("db"))?;
         let snap_dir = cfg.data_dir.join("snap");
         crate::snapshot::recover(&db, &snap_dir)?;
         let sm_shared = SmShared::load(db.clone())?;
-        let log = LogStore::new(db.clone());
+        let log = LogStore::new(db.clone(), sm_shared.installing.clone());
         let sm = StateMachine::new(sm_shared.clone(), snap_dir);
         let peers = PeerClients::default();
         let et = cfg.election_timeout.as_millis() as u64;
@@ -161,7 +164,7 @@ impl Store {
             election_timeout_max: et * 2,
             install_snapshot_timeout: 10_000,
             snapshot_max_chunk_size: 1 << 20,
-            max_payload_entries: 512,
+            max_payload_entries: 256,
             snapshot_policy: SnapshotPolicy::LogsSinceLast(cfg.snapshot_count),
             max_in_snapshot_log_to_keep: cfg.snapshot_catchup_entries,
             purge_batch_size: 256,
@@ -290,7 +293,11 @@ impl Store {
 
     /// Wait until this member applied a write the leader applied, so a read
     /// here right after the write sees it.
-    async fn wait_local_apply(&self, r: Result<WriteResult, StoreError>, deadline: Instant) -> Result<WriteResult, StoreError> {
+    async fn wait_local_apply(
+        &self,
+        r: Result<WriteResult, StoreError>,
+        deadline: Instant,
+    ) -> Result<WriteResult, StoreError> {
         if let Ok(w) = &r {
             if self.sm.revision.load(Ordering::SeqCst) < w.revision {
                 let want = w.revision as u64;
@@ -329,9 +336,33 @@ impl Store {
     }
 
     /// Obtain a read index (quorum-confirmed) and wait until it is applied
-    /// here. After this returns, local reads are linearizable.
+    /// here. After this returns, local reads are linearizable. Concurrent
+    /// callers on one member share a round.
     pub async fn linearizable_barrier(&self) -> Result<(), StoreError> {
         let deadline = Instant::now() + self.cfg.request_timeout;
+        let idx = self.coalesced_read_index(deadline).await?;
+        self.wait_applied(idx, deadline).await
+    }
+
+    async fn coalesced_read_index(&self, deadline: Instant) -> Result<u64, StoreError> {
+        let ticket = self.reads.tickets.fetch_add(1, Ordering::SeqCst);
+        let _g = tokio::time::timeout(Self::remaining(deadline), self.reads.lock.lock())
+            .await
+            .map_err(|_| StoreError::NoLeader)?;
+        {
+            let (round, idx) = *self.reads.last.lock();
+            if round > ticket {
+                return Ok(idx);
+            }
+        }
+        let round = self.reads.tickets.fetch_add(1, Ordering::SeqCst);
+        let idx = self.fetch_read_index(deadline).await?;
+        *self.reads.last.lock() = (round, idx);
+        Ok(idx)
+    }
+
+    /// One read-index round: locally on the leader, else from the leader.
+    async fn fetch_read_index(&self, deadline: Instant) -> Result<u64, StoreError> {
         loop {
             if self.stop.is_cancelled() {
                 return Err(StoreError::Stopped);
@@ -348,7 +379,7 @@ impl Store {
                 None => None,
             };
             if let Some(idx) = idx {
-                return self.wait_applied(idx, deadline).await;
+                return Ok(idx);
             }
             if Instant::now() >= deadline {
                 return Err(StoreError::NoLeader);
@@ -357,26 +388,16 @@ impl Store {
         }
     }
 
+    /// The leader's read index: confirmed by a quorum of heartbeats.
     async fn leader_read_index(&self, deadline: Instant) -> LeaderReply<u64> {
-        let ticket = self.reads.tickets.fetch_add(1, Ordering::SeqCst);
-        let _g = self.reads.lock.lock().await;
-        {
-            let (round, idx) = *self.reads.last.lock();
-            if round > ticket {
-                return LeaderReply::Done(Ok(idx));
-            }
-        }
-        let round = self.reads.tickets.fetch_add(1, Ordering::SeqCst);
         let r = tokio::time::timeout(Self::remaining(deadline), self.raft.get_read_log_id()).await;
         match r {
             Err(_) => LeaderReply::Done(Err(StoreError::NoLeader)),
-            Ok(Ok((read_log_id, _))) => {
-                let idx = read_log_id.map_or(0, |l| l.index);
-                *self.reads.last.lock() = (round, idx);
-                LeaderReply::Done(Ok(idx))
-            }
+            Ok(Ok((read_log_id, _))) => LeaderReply::Done(Ok(read_log_id.map_or(0, |l| l.index))),
             Ok(Err(RaftError::APIError(CheckIsLeaderError::ForwardToLeader(_)))) => LeaderReply::NotLeader,
-            Ok(Err(RaftError::APIError(CheckIsLeaderError::QuorumNotEnough(_)))) => LeaderReply::Done(Err(StoreError::NoLeader)),
+            Ok(Err(RaftError::APIError(CheckIsLeaderError::QuorumNotEnough(_)))) => {
+                LeaderReply::Done(Err(StoreError::NoLeader))
+            }
             Ok(Err(RaftError::Fatal(_))) => LeaderReply::Done(Err(StoreError::Stopped)),
         }
     }
@@ -408,6 +429,7 @@ impl Store {
         let sm = self.sm.clone();
         let single = req.range_end.is_empty() && req.revision == 0;
         let work = move || -> Result<RangeResponse, StoreError> {
+            let _readers = sm.install_lock.read();
             let view = View::snapshot(&sm.db);
             let current = view.meta_i64(crate::keys::META_REVISION)?;
             let compact = view.meta_i64(crate::keys::META_COMPACT)?;
@@ -467,6 +489,7 @@ impl Store {
             self.linearizable_barrier().await?;
             let sm = self.sm.clone();
             let mut r = tokio::task::spawn_blocking(move || {
+                let _readers = sm.install_lock.read();
                 let view = View::snapshot(&sm.db);
                 let current = view.meta_i64(crate::keys::META_REVISION)?;
                 let compact = view.meta_i64(crate::keys::META_COMPACT)?;
@@ -606,13 +629,20 @@ impl Store {
     /// Make sure our name and client URLs are published in the state machine.
     async fn publish_loop(self: Arc<Self>) {
         loop {
-            let want = crate::state_machine::MemberAttrs { name: self.cfg.name.clone(), client_urls: self.cfg.client_urls.clone() };
+            let want = crate::state_machine::MemberAttrs {
+                name: self.cfg.name.clone(),
+                client_urls: self.cfg.client_urls.clone(),
+            };
             let published = self.sm.members.read().get(&self.id) == Some(&want);
             if published {
                 return;
             }
             if self.leader().is_some() && self.is_member() {
-                let req = Request::new(Op::PublishMember { id: self.id, name: want.name.clone(), client_urls: want.client_urls.clone() });
+                let req = Request::new(Op::PublishMember {
+                    id: self.id,
+                    name: want.name.clone(),
+                    client_urls: want.client_urls.clone(),
+                });
                 if let Err(e) = self.write(req).await {
                     tracing::debug!(error = %e, "publishing member attributes; will retry");
                 }
@@ -634,11 +664,14 @@ impl Store {
     async fn removal_watch(self: Arc<Self>) {
         let mut rx = self.raft.metrics();
         let mut was_member = false;
+        let mut check = tokio::time::interval(Duration::from_secs(2));
+        check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             let (member, applied_membership) = {
                 let m = rx.borrow_and_update();
                 let member = m.membership_config.membership().get_node(&self.id).is_some();
-                let applied = m.last_applied.map(|l| l.index).unwrap_or(0) >= m.membership_config.log_id().map(|l| l.index).unwrap_or(0);
+                let applied = m.last_applied.map(|l| l.index).unwrap_or(0)
+                    >= m.membership_config.log_id().map(|l| l.index).unwrap_or(0);
                 (member, applied && m.membership_config.log_id().is_some())
             };
             if member {
@@ -651,7 +684,7 @@ impl Store {
             tokio::select! {
                 _ = self.stop.cancelled() => return,
                 r = rx.changed() => if r.is_err() { return },
-                _ = tokio::time::sleep(Duration::from_secs(2)) => {
+                _ = check.tick() => {
                     if was_member && !self.is_leader_now() && self.asked_removed().await {
                         tracing::warn!(member = self.id, "the leader says this member was removed from the cluster; stopping");
                         self.stop.cancel();
@@ -667,7 +700,12 @@ impl Store {
         let urls: Vec<String> = {
             let m = self.raft.metrics();
             let m = m.borrow();
-            m.membership_config.membership().nodes().filter(|(id, _)| **id != self.id).map(|(_, n)| n.peer_url.clone()).collect()
+            m.membership_config
+                .membership()
+                .nodes()
+                .filter(|(id, _)| **id != self.id)
+                .map(|(_, n)| n.peer_url.clone())
+                .collect()
         };
         for url in urls {
             let r = self.peers.membership(&url, Duration::from_secs(1), &MembershipCall::IsMember(self.id)).await;
@@ -800,7 +838,8 @@ impl PeerHandler for Store {
         if !self.is_leader_now() {
             return LeaderReply::NotLeader;
         }
-        self.leader_read_index(Instant::now() + self.cfg.request_timeout).await
+        // Shares rounds with this member's own readers and other followers.
+        LeaderReply::Done(self.coalesced_read_index(Instant::now() + self.cfg.request_timeout).await)
     }
 
     async fn lease_call(&self, call: LeaseCall) -> LeaderReply<(i64, i64)> {

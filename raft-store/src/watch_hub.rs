@@ -43,6 +43,8 @@ pub struct Subscription {
     pub id: u64,
     /// The first revision this subscription covers (backlog included).
     pub from: i64,
+    /// The hub's last published revision at registration.
+    pub registered_at: i64,
     /// Events from the requested start revision up to registration.
     pub backlog: Vec<(i64, Vec<Event>)>,
     /// Later events. Closed when the watcher lagged or the hub was reset:
@@ -71,13 +73,15 @@ struct Inner {
 pub struct WatchHub {
     db: Db,
     inner: Mutex<Inner>,
+    install_lock: Arc<parking_lot::RwLock<()>>,
 }
 
 impl WatchHub {
     /// A hub whose store is at `rev` with compact revision `compact`.
-    pub fn new(db: Db, rev: i64, compact: i64) -> Self {
+    pub fn new(db: Db, rev: i64, compact: i64, install_lock: Arc<parking_lot::RwLock<()>>) -> Self {
         WatchHub {
             db,
+            install_lock,
             inner: Mutex::new(Inner {
                 ring: VecDeque::new(),
                 ring_events: 0,
@@ -168,8 +172,11 @@ impl WatchHub {
                 if from <= 0 || from > g.ring_floor {
                     for (rev, evs) in g.ring.iter() {
                         if from > 0 && *rev >= from {
-                            let mine: Vec<Event> =
-                                evs.iter().filter(|e| range.contains(&e.kv.as_ref().expect("kv").key)).cloned().collect();
+                            let mine: Vec<Event> = evs
+                                .iter()
+                                .filter(|e| range.contains(&e.kv.as_ref().expect("kv").key))
+                                .cloned()
+                                .collect();
                             if !mine.is_empty() {
                                 backlog.push((*rev, mine));
                             }
@@ -180,7 +187,7 @@ impl WatchHub {
                     g.next_id += 1;
                     g.watchers.insert(id, Slot { range, tx });
                     let from = if start_rev > 0 { start_rev } else { g.last_rev + 1 };
-                    return Ok(Subscription { id, from, backlog, rx });
+                    return Ok(Subscription { id, from, registered_at: g.last_rev, backlog, rx });
                 }
                 g.ring_floor
             };
@@ -191,8 +198,15 @@ impl WatchHub {
         }
     }
 
-    fn read_history(&self, range: &KeyRange, from: i64, upto: i64, out: &mut Vec<(i64, Vec<Event>)>) -> Result<(), StoreError> {
+    fn read_history(
+        &self,
+        range: &KeyRange,
+        from: i64,
+        upto: i64,
+        out: &mut Vec<(i64, Vec<Event>)>,
+    ) -> Result<(), StoreError> {
         let internal = |e: String| StoreError::Internal(e);
+        let readers = self.install_lock.read();
         let revs = self.db.cf_handle(CF_REVS).expect("cf revs");
         let hist = self.db.cf_handle(CF_HIST).expect("cf hist");
         let mut it = self.db.raw_iterator_cf(revs);
@@ -207,7 +221,9 @@ impl WatchHub {
             if !range.contains(&key) {
                 continue;
             }
-            let Some(raw) = self.db.get_pinned_cf(hist, hist_key(&key, rev, sub)).map_err(|e| internal(e.to_string()))? else {
+            let Some(raw) =
+                self.db.get_pinned_cf(hist, hist_key(&key, rev, sub)).map_err(|e| internal(e.to_string()))?
+            else {
                 continue;
             };
             let version = decode_version(&raw).map_err(|e| internal(e.to_string()))?;
@@ -226,6 +242,8 @@ impl WatchHub {
             }
         }
         it.status().map_err(|e| internal(e.to_string()))?;
+        drop(it);
+        drop(readers);
         // A compaction may have run while we read: then what we read may
         // have holes, and the caller must learn it.
         let compact = self.inner.lock().compact;

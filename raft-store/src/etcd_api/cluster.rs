@@ -37,8 +37,13 @@ impl cluster_server::Cluster for Cluster {
             return Err(StoreError::PeerUrlExists.into());
         }
         self.0.membership_call(MembershipCall::Add { id, peer_url: url.clone(), learner: r.is_learner }).await?;
-        let member = Member { id, name: String::new(), peer_ur_ls: vec![url], client_ur_ls: vec![], is_learner: r.is_learner };
-        Ok(Response::new(MemberAddResponse { header: Some(self.0.header(self.rev())), member: Some(member), members: self.0.members() }))
+        let member =
+            Member { id, name: String::new(), peer_ur_ls: vec![url], client_ur_ls: vec![], is_learner: r.is_learner };
+        Ok(Response::new(MemberAddResponse {
+            header: Some(self.0.header(self.rev())),
+            member: Some(member),
+            members: self.0.members(),
+        }))
     }
 
     async fn member_remove(&self, req: Request<MemberRemoveRequest>) -> Result<Response<MemberRemoveResponse>, Status> {
@@ -47,7 +52,10 @@ impl cluster_server::Cluster for Cluster {
         Ok(Response::new(MemberRemoveResponse { header: Some(self.0.header(self.rev())), members: self.0.members() }))
     }
 
-    async fn member_update(&self, _req: Request<MemberUpdateRequest>) -> Result<Response<MemberUpdateResponse>, Status> {
+    async fn member_update(
+        &self,
+        _req: Request<MemberUpdateRequest>,
+    ) -> Result<Response<MemberUpdateResponse>, Status> {
         Err(Status::unimplemented(
             "raft-store derives member ids from peer URLs, so a member's peer URL cannot change: remove the member and add it with the new URL",
         ))
@@ -60,7 +68,10 @@ impl cluster_server::Cluster for Cluster {
         Ok(Response::new(MemberListResponse { header: Some(self.0.header(self.rev())), members: self.0.members() }))
     }
 
-    async fn member_promote(&self, req: Request<MemberPromoteRequest>) -> Result<Response<MemberPromoteResponse>, Status> {
+    async fn member_promote(
+        &self,
+        req: Request<MemberPromoteRequest>,
+    ) -> Result<Response<MemberPromoteResponse>, Status> {
         let id = req.into_inner().id;
         self.0.membership_call(MembershipCall::Promote(id)).await?;
         Ok(Response::new(MemberPromoteResponse { header: Some(self.0.header(self.rev())), members: self.0.members() }))

@@ -80,7 +80,13 @@ impl lease_server::Lease for Lease {
             Vec::new()
         };
         let rev = self.0.sm.revision.load(std::sync::atomic::Ordering::SeqCst);
-        Ok(Response::new(LeaseTimeToLiveResponse { header: Some(self.0.header(rev)), id: r.id, ttl, granted_ttl: granted, keys }))
+        Ok(Response::new(LeaseTimeToLiveResponse {
+            header: Some(self.0.header(rev)),
+            id: r.id,
+            ttl,
+            granted_ttl: granted,
+            keys,
+        }))
     }
 
     async fn lease_leases(&self, _req: Request<LeaseLeasesRequest>) -> Result<Response<LeaseLeasesResponse>, Status> {

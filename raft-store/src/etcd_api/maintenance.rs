@@ -9,7 +9,8 @@ use futures::Stream;
 use proto::etcdserverpb::maintenance_server;
 use proto::etcdserverpb::{
     AlarmRequest, AlarmResponse, DefragmentRequest, DefragmentResponse, HashKvRequest, HashKvResponse, HashRequest,
-    HashResponse, MoveLeaderRequest, MoveLeaderResponse, SnapshotRequest, SnapshotResponse, StatusRequest, StatusResponse,
+    HashResponse, MoveLeaderRequest, MoveLeaderResponse, SnapshotRequest, SnapshotResponse, StatusRequest,
+    StatusResponse,
 };
 use tokio::io::AsyncReadExt;
 use tonic::{Request, Response, Status};
@@ -73,7 +74,9 @@ impl maintenance_server::Maintenance for Maintenance {
     }
 
     async fn hash_kv(&self, _req: Request<HashKvRequest>) -> Result<Response<HashKvResponse>, Status> {
-        Err(Status::unimplemented("HashKV is not served by raft-store; compare revisions with `endpoint status` instead"))
+        Err(Status::unimplemented(
+            "HashKV is not served by raft-store; compare revisions with `endpoint status` instead",
+        ))
     }
 
     type SnapshotStream = SnapStream;
@@ -103,7 +106,11 @@ impl maintenance_server::Maintenance for Maintenance {
                         break;
                     }
                     sent += n as u64;
-                    let msg = SnapshotResponse { header: Some(header), remaining_bytes: total - sent, blob: buf[..n].to_vec() };
+                    let msg = SnapshotResponse {
+                        header: Some(header),
+                        remaining_bytes: total - sent,
+                        blob: buf[..n].to_vec(),
+                    };
                     if tx.send(Ok(msg)).await.is_err() {
                         break;
                     }
@@ -120,6 +127,8 @@ impl maintenance_server::Maintenance for Maintenance {
     }
 
     async fn move_leader(&self, _req: Request<MoveLeaderRequest>) -> Result<Response<MoveLeaderResponse>, Status> {
-        Err(Status::unimplemented("MoveLeader is not supported by raft-store (openraft 0.9 has no leadership transfer)"))
+        Err(Status::unimplemented(
+            "MoveLeader is not supported by raft-store (openraft 0.9 has no leadership transfer)",
+        ))
     }
 }

@@ -27,10 +27,28 @@ pub fn routes(store: Arc<Store>) -> Routes {
     let max_in = store.cfg.max_request_bytes + GRPC_OVERHEAD;
     let max_out = usize::MAX >> 1;
     let mut b = Routes::builder();
-    b.add_service(KvServer::new(kv::Kv(store.clone())).max_decoding_message_size(max_in).max_encoding_message_size(max_out));
-    b.add_service(WatchServer::new(watch::Watch(store.clone())).max_decoding_message_size(max_in).max_encoding_message_size(max_out));
-    b.add_service(LeaseServer::new(lease::Lease(store.clone())).max_decoding_message_size(max_in).max_encoding_message_size(max_out));
-    b.add_service(ClusterServer::new(cluster::Cluster(store.clone())).max_decoding_message_size(max_in).max_encoding_message_size(max_out));
-    b.add_service(MaintenanceServer::new(maintenance::Maintenance(store)).max_decoding_message_size(max_in).max_encoding_message_size(max_out));
+    b.add_service(
+        KvServer::new(kv::Kv(store.clone())).max_decoding_message_size(max_in).max_encoding_message_size(max_out),
+    );
+    b.add_service(
+        WatchServer::new(watch::Watch(store.clone()))
+            .max_decoding_message_size(max_in)
+            .max_encoding_message_size(max_out),
+    );
+    b.add_service(
+        LeaseServer::new(lease::Lease(store.clone()))
+            .max_decoding_message_size(max_in)
+            .max_encoding_message_size(max_out),
+    );
+    b.add_service(
+        ClusterServer::new(cluster::Cluster(store.clone()))
+            .max_decoding_message_size(max_in)
+            .max_encoding_message_size(max_out),
+    );
+    b.add_service(
+        MaintenanceServer::new(maintenance::Maintenance(store))
+            .max_decoding_message_size(max_in)
+            .max_encoding_message_size(max_out),
+    );
     b.routes()
 }

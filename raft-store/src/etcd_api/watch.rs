@@ -58,7 +58,9 @@ impl watch_server::Watch for Watch {
                 let Some(Ok(msg)) = msg else { break };
                 match msg.request_union {
                     Some(RequestUnion::CreateRequest(c)) => {
-                        let id = if c.watch_id != 0 { c.watch_id } else {
+                        let id = if c.watch_id != 0 {
+                            c.watch_id
+                        } else {
                             while watchers.contains_key(&next_id) {
                                 next_id += 1;
                             }
@@ -119,9 +121,9 @@ impl watch_server::Watch for Watch {
 
 fn keep(c: &WatchCreateRequest, e: &Event) -> bool {
     let is_put = e.r#type == EventType::Put as i32;
-    !c.filters.iter().any(|f| {
-        (*f == FilterType::Noput as i32 && is_put) || (*f == FilterType::Nodelete as i32 && !is_put)
-    })
+    !c.filters
+        .iter()
+        .any(|f| (*f == FilterType::Noput as i32 && is_put) || (*f == FilterType::Nodelete as i32 && !is_put))
 }
 
 fn shape(c: &WatchCreateRequest, evs: &[Event]) -> Vec<Event> {
@@ -155,7 +157,12 @@ async fn run_watcher(
             Err(StoreError::Compacted { compact_revision }) => {
                 if !created {
                     let _ = tx
-                        .send(Ok(WatchResponse { header: header(store.sm.revision.load(Ordering::SeqCst)), watch_id, created: true, ..Default::default() }))
+                        .send(Ok(WatchResponse {
+                            header: header(store.sm.revision.load(Ordering::SeqCst)),
+                            watch_id,
+                            created: true,
+                            ..Default::default()
+                        }))
                         .await;
                 }
                 let _ = tx
@@ -178,8 +185,13 @@ async fn run_watcher(
         hub_id.store(sub.id, Ordering::SeqCst);
         if !created {
             created = true;
-            let rev = store.sm.revision.load(Ordering::SeqCst);
-            if tx.send(Ok(WatchResponse { header: header(rev), watch_id, created: true, ..Default::default() })).await.is_err() {
+            // The registration revision: every later event follows on the stream.
+            let rev = sub.registered_at;
+            if tx
+                .send(Ok(WatchResponse { header: header(rev), watch_id, created: true, ..Default::default() }))
+                .await
+                .is_err()
+            {
                 store.sm.hub.unsubscribe(sub.id);
                 return;
             }
@@ -191,7 +203,11 @@ async fn run_watcher(
             if evs.is_empty() {
                 continue;
             }
-            if tx.send(Ok(WatchResponse { header: header(rev), watch_id, events: evs, ..Default::default() })).await.is_err() {
+            if tx
+                .send(Ok(WatchResponse { header: header(rev), watch_id, events: evs, ..Default::default() }))
+                .await
+                .is_err()
+            {
                 store.sm.hub.unsubscribe(sub.id);
                 return;
             }

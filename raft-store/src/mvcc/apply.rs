@@ -153,7 +153,11 @@ impl<'a> Applier<'a> {
         if lease != 0 && !self.lease_exists(lease)? {
             return Err(StoreError::LeaseNotFound);
         }
-        let value = if req.ignore_value { prev.as_ref().map(|p| p.value.clone()).unwrap_or_default() } else { req.value.clone() };
+        let value = if req.ignore_value {
+            prev.as_ref().map(|p| p.value.clone()).unwrap_or_default()
+        } else {
+            req.value.clone()
+        };
         let kv = KeyValue {
             key: req.key.clone(),
             create_revision: prev.as_ref().map_or(self.rev, |p| p.create_revision),

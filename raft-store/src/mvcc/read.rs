@@ -70,7 +70,12 @@ impl<'a> View<'a> {
 }
 
 /// The live keys in `range` at the current revision, merged with `overlay`.
-pub fn current_kvs(view: &View<'_>, range: &KeyRange, overlay: &Overlay, limit: usize) -> Result<Vec<KeyValue>, StoreError> {
+pub fn current_kvs(
+    view: &View<'_>,
+    range: &KeyRange,
+    overlay: &Overlay,
+    limit: usize,
+) -> Result<Vec<KeyValue>, StoreError> {
     let mut out = Vec::new();
     if range.is_single() {
         if let Some(o) = overlay.get(&range.start) {
@@ -136,7 +141,11 @@ pub fn current_kvs(view: &View<'_>, range: &KeyRange, overlay: &Overlay, limit: 
 
 /// The latest version of the key whose escaped prefix is `prefix` at or below
 /// `rev`, positioned by `it`.
-fn version_at(it: &mut DBRawIteratorWithThreadMode<'_, DB>, prefix: &[u8], rev: i64) -> Result<Option<Version>, StoreError> {
+fn version_at(
+    it: &mut DBRawIteratorWithThreadMode<'_, DB>,
+    prefix: &[u8],
+    rev: i64,
+) -> Result<Option<Version>, StoreError> {
     let mut probe = prefix.to_vec();
     probe.extend_from_slice(&(rev as u64).to_be_bytes());
     probe.extend_from_slice(&u32::MAX.to_be_bytes());
@@ -206,7 +215,13 @@ pub fn prev_version(db: &DB, key: &[u8], rev: i64, sub: u32) -> Result<Option<Ke
 
 /// Serve a RangeRequest. `current` and `compact` are the store's revisions;
 /// `overlay` carries the pending writes of an enclosing txn.
-pub fn range(view: &View<'_>, req: &RangeRequest, current: i64, compact: i64, overlay: &Overlay) -> Result<RangeResponse, StoreError> {
+pub fn range(
+    view: &View<'_>,
+    req: &RangeRequest,
+    current: i64,
+    compact: i64,
+    overlay: &Overlay,
+) -> Result<RangeResponse, StoreError> {
     if req.key.is_empty() {
         return Err(StoreError::EmptyKey);
     }
@@ -219,8 +234,13 @@ pub fn range(view: &View<'_>, req: &RangeRequest, current: i64, compact: i64, ov
     let range = KeyRange::new(&req.key, &req.range_end);
     let sort_order = SortOrder::try_from(req.sort_order).unwrap_or(SortOrder::None);
     let sort_target = SortTarget::try_from(req.sort_target).unwrap_or(SortTarget::Key);
-    let filtered = req.min_mod_revision > 0 || req.max_mod_revision > 0 || req.min_create_revision > 0 || req.max_create_revision > 0;
-    let needs_all = req.count_only || filtered || sort_order != SortOrder::None && !(sort_target == SortTarget::Key && sort_order == SortOrder::Ascend);
+    let filtered = req.min_mod_revision > 0
+        || req.max_mod_revision > 0
+        || req.min_create_revision > 0
+        || req.max_create_revision > 0;
+    let needs_all = req.count_only
+        || filtered
+        || sort_order != SortOrder::None && !(sort_target == SortTarget::Key && sort_order == SortOrder::Ascend);
     // Fetch one more than the limit to know whether there is more.
     let fetch = if needs_all || req.limit <= 0 { 0 } else { req.limit as usize + 1 };
     let mut kvs = if req.revision == 0 || req.revision == current {
@@ -228,19 +248,22 @@ pub fn range(view: &View<'_>, req: &RangeRequest, current: i64, compact: i64, ov
     } else {
         kvs_at(view, &range, req.revision, fetch)?
     };
+    // etcd counts the keys in the range before the revision filters.
+    let fetched = kvs.len();
     kvs.retain(|kv| {
         (req.min_mod_revision == 0 || kv.mod_revision >= req.min_mod_revision)
             && (req.max_mod_revision == 0 || kv.mod_revision <= req.max_mod_revision)
             && (req.min_create_revision == 0 || kv.create_revision >= req.min_create_revision)
             && (req.max_create_revision == 0 || kv.create_revision <= req.max_create_revision)
     });
-    let count = if fetch > 0 && kvs.len() == fetch {
-        // There are more keys than we fetched: count the rest cheaply.
+    let count = if fetch > 0 && fetched == fetch {
+        // There are more keys than we fetched: count them all.
         count_keys(view, &range, req.revision, current, overlay)?
     } else {
-        kvs.len()
+        fetched
     };
-    let order = if sort_order == SortOrder::None && sort_target != SortTarget::Key { SortOrder::Ascend } else { sort_order };
+    let order =
+        if sort_order == SortOrder::None && sort_target != SortTarget::Key { SortOrder::Ascend } else { sort_order };
     if order != SortOrder::None {
         match sort_target {
             SortTarget::Key => kvs.sort_by(|a, b| a.key.cmp(&b.key)),
@@ -268,7 +291,13 @@ pub fn range(view: &View<'_>, req: &RangeRequest, current: i64, compact: i64, ov
     Ok(RangeResponse { header: None, kvs, more, count: count as i64 })
 }
 
-fn count_keys(view: &View<'_>, range: &KeyRange, rev: i64, current: i64, overlay: &Overlay) -> Result<usize, StoreError> {
+fn count_keys(
+    view: &View<'_>,
+    range: &KeyRange,
+    rev: i64,
+    current: i64,
+    overlay: &Overlay,
+) -> Result<usize, StoreError> {
     if rev == 0 || rev == current {
         Ok(current_kvs(view, range, overlay, 0)?.len())
     } else {
