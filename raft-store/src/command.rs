@@ -65,13 +65,27 @@ pub enum Op {
     },
     /// Does nothing; used as a barrier.
     Noop,
+    /// Several key-value requests (Put, DeleteRange, Txn) proposed as one
+    /// entry, applied in order; each gets its own revision and result, and a
+    /// failed one leaves no trace. openraft 0.9 fsyncs each entry before
+    /// taking the next, so batching is what makes writes scale.
+    Batch(Vec<Request>),
+}
+
+impl Op {
+    /// Whether this operation may travel inside an [`Op::Batch`].
+    pub fn batchable(&self) -> bool {
+        matches!(self, Op::Put(_) | Op::DeleteRange(_) | Op::Txn(_))
+    }
 }
 
 /// What applying one entry produced.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct WriteResult {
-    /// Store revision after this entry was applied.
+    /// Store revision after this request was applied.
     pub revision: i64,
+    /// Log index of the entry that carried the request.
+    pub index: u64,
     /// The operation's own result.
     pub outcome: Result<Outcome, StoreError>,
 }
@@ -92,4 +106,6 @@ pub enum Outcome {
     /// No payload.
     #[default]
     Done,
+    /// Results of an [`Op::Batch`], in order.
+    Batch(Vec<WriteResult>),
 }

@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use proto::raftpeer::raft_peer_server::RaftPeerServer;
 use tokio::net::TcpListener;
-use tokio_stream::wrappers::TcpListenerStream;
 use tokio_util::sync::CancellationToken;
+use tonic::transport::server::TcpIncoming;
 use tonic::transport::Server;
 
 use crate::peer::{PeerServer, PEER_MAX_MESSAGE};
@@ -56,6 +56,12 @@ pub fn url_to_addr(url: &str) -> Result<SocketAddr, ServeError> {
     (host, port).to_socket_addrs().map_err(|e| bad(&e.to_string()))?.next().ok_or_else(|| bad("host does not resolve"))
 }
 
+/// Accepted connections with Nagle off: a Raft heartbeat or a small gRPC
+/// response must not wait for the peer's delayed ACK (40 ms on Linux).
+fn incoming(l: TcpListener) -> TcpIncoming {
+    TcpIncoming::from(l).with_nodelay(Some(true))
+}
+
 /// How a member stopped.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Stopped {
@@ -100,7 +106,7 @@ impl Member {
             Server::builder()
                 .tcp_nodelay(true)
                 .add_service(peer_svc)
-                .serve_with_incoming_shutdown(TcpListenerStream::new(peer_l), async move { s.cancelled().await }),
+                .serve_with_incoming_shutdown(incoming(peer_l), async move { s.cancelled().await }),
         ));
         for l in client_ls {
             let s = stop.clone();
@@ -109,7 +115,7 @@ impl Member {
                     .tcp_nodelay(true)
                     .http2_keepalive_interval(Some(Duration::from_secs(30)))
                     .add_routes(crate::etcd_api::routes(store.clone()))
-                    .serve_with_incoming_shutdown(TcpListenerStream::new(l), async move { s.cancelled().await }),
+                    .serve_with_incoming_shutdown(incoming(l), async move { s.cancelled().await }),
             ));
         }
         Ok(Member { store, servers, shutdown })

@@ -175,8 +175,8 @@ impl StateMachine {
         let meta = db.cf_handle(CF_META).expect("cf meta");
         let base_rev = self.shared.revision.load(Ordering::SeqCst);
         let compact = self.shared.compact.load(Ordering::SeqCst);
-        let rev = entry.log_id.index as i64;
-        let mut applier = Applier::new(db, rev, base_rev, compact);
+        let index = entry.log_id.index;
+        let mut applier = Applier::new(db, base_rev, compact);
         let mut extra: ExtraWrites = Vec::new();
         let mut after: AfterApply = Vec::new();
 
@@ -187,9 +187,36 @@ impl StateMachine {
                 extra.push((CF_META, KEY_MEMBERSHIP.to_vec(), Some(ser(&sm))));
                 Ok(Outcome::Done)
             }
-            EntryPayload::Normal(req) => self.execute(entry, req, &mut applier, &mut extra, &mut after),
+            EntryPayload::Normal(Request { op: Op::Batch(items), .. }) => {
+                let mut results = Vec::with_capacity(items.len());
+                for item in items {
+                    applier.begin_item();
+                    let r = if item.op.batchable() {
+                        self.execute(entry, item, &mut applier, &mut extra, &mut after)
+                    } else {
+                        Err(StoreError::Malformed("only Put, DeleteRange and Txn may be batched".into()))
+                    };
+                    if r.is_ok() {
+                        applier.commit_item();
+                    } else {
+                        applier.rollback_item();
+                    }
+                    results.push(WriteResult { revision: applier.committed_rev(), index, outcome: r });
+                }
+                Ok(Outcome::Batch(results))
+            }
+            EntryPayload::Normal(req) => {
+                applier.begin_item();
+                let r = self.execute(entry, req, &mut applier, &mut extra, &mut after);
+                if r.is_ok() {
+                    applier.commit_item();
+                } else {
+                    applier.rollback_item();
+                }
+                r
+            }
         };
-        let mut batch = if outcome.is_ok() { std::mem::take(&mut applier.batch) } else { WriteBatch::default() };
+        let mut batch = std::mem::take(&mut applier.batch);
         if outcome.is_ok() {
             for (cf_name, k, v) in batch_items(&extra) {
                 let cf = db.cf_handle(cf_name).expect("known cf");
@@ -199,23 +226,32 @@ impl StateMachine {
                 }
             }
         }
-        let mutated = outcome.is_ok() && applier.mutated();
+        let mutated = applier.mutated();
+        let rev = applier.committed_rev();
         batch.put_cf(meta, KEY_APPLIED, ser(&Some(entry.log_id)));
         if mutated {
             batch.put_cf(meta, KEY_REVISION, ser(&rev));
         }
         db.write(batch).map_err(sto_err(ErrorSubject::StateMachine, ErrorVerb::Write))?;
-        self.shared.applied_index.store(entry.log_id.index, Ordering::SeqCst);
+        self.shared.applied_index.store(index, Ordering::SeqCst);
         if mutated {
             self.shared.revision.store(rev, Ordering::SeqCst);
-            self.shared.hub.publish(rev, std::mem::take(&mut applier.events));
+            // one publish per revision, in order
+            let mut events = std::mem::take(&mut applier.events).into_iter().peekable();
+            while let Some((r, first)) = events.next() {
+                let mut group = vec![first];
+                while let Some((_, e)) = events.next_if(|(r2, _)| *r2 == r) {
+                    group.push(e);
+                }
+                self.shared.hub.publish(r, group);
+            }
         }
         if outcome.is_ok() {
             for f in after {
                 f(&self.shared);
             }
         }
-        Ok(WriteResult { revision: self.shared.revision.load(Ordering::SeqCst), outcome })
+        Ok(WriteResult { revision: self.shared.revision.load(Ordering::SeqCst), index, outcome })
     }
 
     fn execute(
@@ -314,6 +350,7 @@ impl StateMachine {
                 Ok(Outcome::Done)
             }
             Op::Noop => Ok(Outcome::Done),
+            Op::Batch(_) => Err(StoreError::Malformed("nested batch".into())),
         }
     }
 }

@@ -59,7 +59,8 @@ pub struct StoreConfig {
     pub cluster_token: String,
     /// Raft heartbeat interval.
     pub heartbeat: Duration,
-    /// Raft election timeout (randomised in `[t, 2t)`).
+    /// Raft election timeout: a follower campaigns after `[t, 1.2 t)` without
+    /// hearing from a leader.
     pub election_timeout: Duration,
     /// Largest request accepted.
     pub max_request_bytes: usize,
@@ -139,7 +140,21 @@ pub struct Store {
     pub stop: CancellationToken,
     tasks: TaskTracker,
     min_lease_ttl: i64,
+    batcher: tokio::sync::mpsc::UnboundedSender<Pending>,
+    batch_rx: parking_lot::Mutex<Option<tokio::sync::mpsc::UnboundedReceiver<Pending>>>,
 }
+
+/// A key-value request waiting to be proposed, with where its result goes.
+type Pending = (Request, tokio::sync::oneshot::Sender<LeaderReply<WriteResult>>);
+
+/// Most requests in one batch entry.
+const MAX_BATCH: usize = 512;
+/// Most bytes of requests in one batch entry.
+const MAX_BATCH_BYTES: usize = 4 << 20;
+/// Batches proposed and not yet applied at once. Small, so that requests
+/// arriving meanwhile form the next (bigger) batch instead of many small
+/// entries each costing an fsync.
+const MAX_INFLIGHT_BATCHES: usize = 2;
 
 impl Store {
     /// Open the data directory and start the Raft node; bootstrap a new
@@ -156,12 +171,19 @@ impl Store {
         let log = LogStore::new(db.clone(), sm_shared.installing.clone());
         let sm = StateMachine::new(sm_shared.clone(), snap_dir);
         let peers = PeerClients::default();
+        // etcd's --election-timeout E means "campaign after about E without a
+        // leader". openraft 0.9 campaigns after its leader lease (which is
+        // election_timeout_max) plus a random timeout in [min, max), so
+        // max = 0.6 E and min = 0.4 E give [E, 1.2 E).
         let et = cfg.election_timeout.as_millis() as u64;
+        let hb = cfg.heartbeat.as_millis() as u64;
+        let et_min = (et * 2 / 5).max(hb + 1);
+        let et_max = (et * 3 / 5).max(et_min + 1);
         let rcfg = Config {
             cluster_name: cfg.cluster_token.clone(),
             heartbeat_interval: cfg.heartbeat.as_millis() as u64,
-            election_timeout_min: et,
-            election_timeout_max: et * 2,
+            election_timeout_min: et_min,
+            election_timeout_max: et_max,
             install_snapshot_timeout: 10_000,
             snapshot_max_chunk_size: 1 << 20,
             max_payload_entries: 256,
@@ -195,6 +217,7 @@ impl Store {
             }
         }
         let min_lease_ttl = ((cfg.election_timeout.as_millis() as i64 * 3 + 1999) / 2000).max(1);
+        let (batcher, batch_rx) = tokio::sync::mpsc::unbounded_channel();
         let store = Arc::new(Store {
             id,
             cluster_id,
@@ -207,6 +230,8 @@ impl Store {
             stop,
             tasks: TaskTracker::new(),
             min_lease_ttl,
+            batcher,
+            batch_rx: parking_lot::Mutex::new(Some(batch_rx)),
         });
         store.spawn_background();
         Ok(store)
@@ -218,6 +243,10 @@ impl Store {
     }
 
     fn spawn_background(self: &Arc<Self>) {
+        if let Some(rx) = self.batch_rx.lock().take() {
+            let s = self.clone();
+            self.tasks.spawn(async move { s.batch_loop(rx).await });
+        }
         let s = self.clone();
         self.tasks.spawn(async move { s.lease_loop().await });
         let s = self.clone();
@@ -299,10 +328,7 @@ impl Store {
         deadline: Instant,
     ) -> Result<WriteResult, StoreError> {
         if let Ok(w) = &r {
-            if self.sm.revision.load(Ordering::SeqCst) < w.revision {
-                let want = w.revision as u64;
-                self.wait_applied(want, deadline).await?;
-            }
+            self.wait_applied(w.index, deadline).await?;
         }
         r
     }
@@ -319,8 +345,21 @@ impl Store {
             .map_err(|_| StoreError::Timeout)
     }
 
-    /// Propose on this member if it is the leader.
+    /// Propose on this member if it is the leader; key-value requests go
+    /// through the batcher.
     async fn local_write(&self, req: Request) -> LeaderReply<WriteResult> {
+        if !req.op.batchable() {
+            return self.propose(req).await;
+        }
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        if self.batcher.send((req, tx)).is_err() {
+            return LeaderReply::Done(Err(StoreError::Stopped));
+        }
+        rx.await.unwrap_or(LeaderReply::Done(Err(StoreError::Stopped)))
+    }
+
+    /// One Raft proposal.
+    async fn propose(&self, req: Request) -> LeaderReply<WriteResult> {
         match self.raft.client_write(req).await {
             Ok(r) => LeaderReply::Done(Ok(r.data)),
             Err(RaftError::APIError(ClientWriteError::ForwardToLeader(_))) => {
@@ -332,6 +371,66 @@ impl Store {
                 LeaderReply::Done(Err(StoreError::InvalidArgument(e.to_string())))
             }
             Err(RaftError::Fatal(_)) => LeaderReply::Done(Err(StoreError::Stopped)),
+        }
+    }
+
+    /// Group concurrent key-value requests into batch entries.
+    async fn batch_loop(self: Arc<Self>, mut rx: tokio::sync::mpsc::UnboundedReceiver<Pending>) {
+        let inflight = Arc::new(tokio::sync::Semaphore::new(MAX_INFLIGHT_BATCHES));
+        loop {
+            let first = tokio::select! {
+                m = rx.recv() => match m { Some(m) => m, None => return },
+                _ = self.stop.cancelled() => return,
+            };
+            let mut items = vec![first];
+            let mut bytes = 0usize;
+            let permit = tokio::select! {
+                p = inflight.clone().acquire_owned() => p.expect("semaphore open"),
+                _ = self.stop.cancelled() => return,
+            };
+            // Everything that arrived meanwhile joins this batch.
+            while items.len() < MAX_BATCH && bytes < MAX_BATCH_BYTES {
+                match rx.try_recv() {
+                    Ok(m) => {
+                        bytes += op_len(&m.0.op);
+                        items.push(m);
+                    }
+                    Err(_) => break,
+                }
+            }
+            let store = self.clone();
+            tokio::spawn(async move {
+                let _permit = permit;
+                if items.len() == 1 {
+                    let (req, tx) = items.pop().expect("one item");
+                    let _ = tx.send(store.propose(req).await);
+                    return;
+                }
+                let (reqs, txs): (Vec<Request>, Vec<_>) = items.into_iter().unzip();
+                match store.propose(Request::new(Op::Batch(reqs))).await {
+                    LeaderReply::Done(Ok(WriteResult { outcome: Ok(Outcome::Batch(results)), .. })) => {
+                        for (tx, r) in txs.into_iter().zip(results) {
+                            let _ = tx.send(LeaderReply::Done(Ok(r)));
+                        }
+                    }
+                    LeaderReply::Done(Ok(other)) => {
+                        let e = StoreError::Internal(format!("unexpected batch outcome {:?}", other.outcome));
+                        for tx in txs {
+                            let _ = tx.send(LeaderReply::Done(Err(e.clone())));
+                        }
+                    }
+                    LeaderReply::Done(Err(e)) => {
+                        for tx in txs {
+                            let _ = tx.send(LeaderReply::Done(Err(e.clone())));
+                        }
+                    }
+                    LeaderReply::NotLeader => {
+                        for tx in txs {
+                            let _ = tx.send(LeaderReply::NotLeader);
+                        }
+                    }
+                }
+            });
         }
     }
 
@@ -819,6 +918,13 @@ impl Store {
                 }
             }
         }
+    }
+}
+
+fn op_len(op: &Op) -> usize {
+    match op {
+        Op::Put(b) | Op::DeleteRange(b) | Op::Txn(b) => b.len(),
+        _ => 64,
     }
 }
 

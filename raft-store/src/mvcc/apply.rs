@@ -28,68 +28,130 @@ fn internal<E: std::fmt::Display>(e: E) -> StoreError {
     StoreError::Internal(e.to_string())
 }
 
-/// Applies the key-value operations of one entry.
+/// A write of the item being applied, replayed into the entry's batch only
+/// if the item succeeds.
+type Pending = (&'static str, Vec<u8>, Option<Vec<u8>>);
+
+/// Applies the key-value operations of one entry. An entry carries one
+/// request or a batch of them; each request ("item") that changes a key gets
+/// the next store revision, and a failed item leaves no trace.
 pub struct Applier<'a> {
     db: &'a DB,
     view: View<'a>,
-    /// Revision of any write made by this entry (its log index).
+    /// Revision of the writes of the current item.
     pub rev: i64,
-    /// Number of key changes made so far.
+    /// Number of key changes made by the current item.
     pub sub: u32,
     /// Store revision before this entry.
     pub base_rev: i64,
+    /// Store revision after the items committed so far.
+    cur_rev: i64,
     /// Compact revision.
     pub compact: i64,
-    /// The pending writes.
+    /// Writes of the committed items.
     pub batch: WriteBatch,
-    /// Keys written by this entry so far.
+    pending: Vec<Pending>,
+    /// Keys written by this entry so far (current item included).
     pub overlay: Overlay,
-    /// Watch events produced, in order.
-    pub events: Vec<Event>,
+    undo: Vec<(Vec<u8>, Option<Option<KeyValue>>)>,
+    /// Watch events produced, in order, with their revisions.
+    pub events: Vec<(i64, Event)>,
+    events_mark: usize,
     leases: HashMap<i64, bool>,
 }
 
 impl<'a> Applier<'a> {
-    /// An applier for the entry at `rev`.
-    pub fn new(db: &'a DB, rev: i64, base_rev: i64, compact: i64) -> Self {
+    /// An applier for an entry applied on top of store revision `base_rev`.
+    pub fn new(db: &'a DB, base_rev: i64, compact: i64) -> Self {
         Applier {
             db,
             view: View::latest(db),
-            rev,
+            rev: base_rev + 1,
             sub: 0,
             base_rev,
+            cur_rev: base_rev,
             compact,
             batch: WriteBatch::default(),
+            pending: Vec::new(),
             overlay: Overlay::new(),
+            undo: Vec::new(),
             events: Vec::new(),
+            events_mark: 0,
             leases: HashMap::new(),
         }
     }
 
     /// An applier over a given view (used to serve read-only txns from a
-    /// snapshot without a Raft round; its batch is never written).
+    /// snapshot without a Raft round; it never writes).
     pub fn with_view(db: &'a DB, view: View<'a>, base_rev: i64, compact: i64) -> Self {
-        let mut a = Applier::new(db, base_rev + 1, base_rev, compact);
+        let mut a = Applier::new(db, base_rev, compact);
         a.view = view;
         a
     }
 
-    /// Whether the entry changed any key.
-    pub fn mutated(&self) -> bool {
-        self.sub > 0
+    /// Start the next item.
+    pub fn begin_item(&mut self) {
+        self.rev = self.cur_rev + 1;
+        self.sub = 0;
+        self.pending.clear();
+        self.undo.clear();
+        self.events_mark = self.events.len();
     }
 
-    /// The store revision as seen inside this entry.
+    /// Keep the current item's writes.
+    pub fn commit_item(&mut self) {
+        for (cf, k, v) in self.pending.drain(..) {
+            let h = self.db.cf_handle(cf).expect("known cf");
+            match v {
+                Some(v) => self.batch.put_cf(h, k, v),
+                None => self.batch.delete_cf(h, k),
+            }
+        }
+        if self.sub > 0 {
+            self.cur_rev = self.rev;
+        }
+        self.undo.clear();
+    }
+
+    /// Drop the current item's writes.
+    pub fn rollback_item(&mut self) {
+        self.pending.clear();
+        while let Some((k, prev)) = self.undo.pop() {
+            match prev {
+                Some(v) => self.overlay.insert(k, v),
+                None => self.overlay.remove(&k),
+            };
+        }
+        self.events.truncate(self.events_mark);
+        self.sub = 0;
+    }
+
+    /// Whether the entry changed any key (in committed items).
+    pub fn mutated(&self) -> bool {
+        self.cur_rev > self.base_rev
+    }
+
+    /// The store revision after the committed items.
+    pub fn committed_rev(&self) -> i64 {
+        self.cur_rev
+    }
+
+    /// The store revision as seen by the current item.
     pub fn visible_rev(&self) -> i64 {
-        if self.mutated() {
+        if self.sub > 0 {
             self.rev
         } else {
-            self.base_rev
+            self.cur_rev
         }
     }
 
     fn header(&self) -> Option<ResponseHeader> {
         Some(ResponseHeader { revision: self.visible_rev(), ..Default::default() })
+    }
+
+    fn set_overlay(&mut self, key: &[u8], v: Option<KeyValue>) {
+        let prev = self.overlay.insert(key.to_vec(), v);
+        self.undo.push((key.to_vec(), prev));
     }
 
     fn lease_exists(&mut self, id: i64) -> Result<bool, StoreError> {
@@ -113,32 +175,28 @@ impl<'a> Applier<'a> {
                 (EventType::Delete, KeyValue { key: key.clone(), mod_revision: *rev, ..Default::default() })
             }
         };
-        let hist = self.db.cf_handle(CF_HIST).expect("cf hist");
-        let revs = self.db.cf_handle(CF_REVS).expect("cf revs");
-        let kvcf = self.db.cf_handle(CF_KV).expect("cf kv");
-        self.batch.put_cf(hist, hist_key(key, self.rev, self.sub), encode_version(&version));
-        self.batch.put_cf(revs, rev_key(self.rev, self.sub), key);
+        self.pending.push((CF_HIST, hist_key(key, self.rev, self.sub), Some(encode_version(&version))));
+        self.pending.push((CF_REVS, rev_key(self.rev, self.sub).to_vec(), Some(key.to_vec())));
         match &version {
             Version::Put(kv) => {
-                self.batch.put_cf(kvcf, key, kv.encode_to_vec());
-                self.overlay.insert(key.to_vec(), Some(kv.clone()));
+                self.pending.push((CF_KV, key.to_vec(), Some(kv.encode_to_vec())));
+                self.set_overlay(key, Some(kv.clone()));
             }
             Version::Deleted { .. } => {
-                self.batch.delete_cf(kvcf, key);
-                self.overlay.insert(key.to_vec(), None);
+                self.pending.push((CF_KV, key.to_vec(), None));
+                self.set_overlay(key, None);
             }
         }
         self.sub += 1;
-        self.events.push(Event { r#type: ev_type as i32, kv: Some(ev_kv), prev_kv: prev });
+        self.events.push((self.rev, Event { r#type: ev_type as i32, kv: Some(ev_kv), prev_kv: prev }));
     }
 
     fn attach(&mut self, key: &[u8], old: i64, new: i64) {
-        let cf = self.db.cf_handle(CF_LKEYS).expect("cf lkeys");
         if old != 0 && old != new {
-            self.batch.delete_cf(cf, lkey(old, key));
+            self.pending.push((CF_LKEYS, lkey(old, key), None));
         }
         if new != 0 && old != new {
-            self.batch.put_cf(cf, lkey(new, key), b"");
+            self.pending.push((CF_LKEYS, lkey(new, key), Some(Vec::new())));
         }
     }
 
@@ -254,15 +312,14 @@ impl<'a> Applier<'a> {
             keys.push(k[8..].to_vec());
         }
         for key in keys {
-            self.batch.delete_cf(lk, lkey(id, &key));
+            self.pending.push((CF_LKEYS, lkey(id, &key), None));
             if let Some(kv) = self.current(&key)? {
                 if kv.lease == id {
                     self.record(&key, Version::Deleted { key: key.clone(), rev: self.rev }, Some(kv));
                 }
             }
         }
-        let lcf = self.db.cf_handle(CF_LEASE).expect("cf lease");
-        self.batch.delete_cf(lcf, prefix);
+        self.pending.push((CF_LEASE, prefix.to_vec(), None));
         self.leases.insert(id, false);
         Ok(true)
     }

@@ -9,3 +9,4 @@ mod t30_snapshot_catchup;
 mod t40_watch_resume;
 mod t50_bad_input;
 mod t60_fencing;
+mod t70_mvcc;
