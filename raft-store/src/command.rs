@@ -29,11 +29,11 @@ impl Request {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub enum Op {
     /// A prost-encoded `etcdserverpb::PutRequest`.
-    Put(Vec<u8>),
+    Put(#[serde(with = "serde_bytes")] Vec<u8>),
     /// A prost-encoded `etcdserverpb::DeleteRangeRequest`.
-    DeleteRange(Vec<u8>),
+    DeleteRange(#[serde(with = "serde_bytes")] Vec<u8>),
     /// A prost-encoded `etcdserverpb::TxnRequest`.
-    Txn(Vec<u8>),
+    Txn(#[serde(with = "serde_bytes")] Vec<u8>),
     /// Compact history below `revision`.
     Compact {
         /// Revisions strictly below this one are dropped from history.
@@ -95,7 +95,7 @@ pub struct WriteResult {
 pub enum Outcome {
     /// A prost-encoded etcd response (Put, DeleteRange or Txn) whose header
     /// is left for the server to fill.
-    Encoded(Vec<u8>),
+    Encoded(#[serde(with = "serde_bytes")] Vec<u8>),
     /// A lease was granted.
     LeaseGranted {
         /// The id.

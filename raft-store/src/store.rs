@@ -145,7 +145,7 @@ pub struct Store {
 }
 
 /// A key-value request waiting to be proposed, with where its result goes.
-type Pending = (Request, tokio::sync::oneshot::Sender<LeaderReply<WriteResult>>);
+type Pending = (Request, tokio::sync::oneshot::Sender<Result<WriteResult, StoreError>>);
 
 /// Most requests in one batch entry.
 const MAX_BATCH: usize = 512;
@@ -291,15 +291,29 @@ impl Store {
     }
 
     /// Propose `req` through Raft from this member, forwarding to the leader
-    /// when needed, and wait until it is applied locally.
+    /// when needed, and wait until it is applied locally. Key-value requests
+    /// are batched with concurrent ones (on every member: followers forward
+    /// whole batches).
     pub async fn write(&self, req: Request) -> Result<WriteResult, StoreError> {
+        if !req.op.batchable() {
+            return self.write_unbatched(req).await;
+        }
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        if self.batcher.send((req, tx)).is_err() {
+            return Err(StoreError::Stopped);
+        }
+        rx.await.unwrap_or(Err(StoreError::Stopped))
+    }
+
+    /// One proposal (a single request or a batch), forwarded when needed.
+    async fn write_unbatched(&self, req: Request) -> Result<WriteResult, StoreError> {
         let deadline = Instant::now() + self.cfg.request_timeout;
         loop {
             if self.stop.is_cancelled() {
                 return Err(StoreError::Stopped);
             }
             match self.leader() {
-                Some((lid, _)) if lid == self.id => match self.local_write(req.clone()).await {
+                Some((lid, _)) if lid == self.id => match self.propose(req.clone()).await {
                     LeaderReply::Done(r) => return self.wait_local_apply(r, deadline).await,
                     LeaderReply::NotLeader => {}
                 },
@@ -343,19 +357,6 @@ impl Store {
             .await
             .map(|_| ())
             .map_err(|_| StoreError::Timeout)
-    }
-
-    /// Propose on this member if it is the leader; key-value requests go
-    /// through the batcher.
-    async fn local_write(&self, req: Request) -> LeaderReply<WriteResult> {
-        if !req.op.batchable() {
-            return self.propose(req).await;
-        }
-        let (tx, rx) = tokio::sync::oneshot::channel();
-        if self.batcher.send((req, tx)).is_err() {
-            return LeaderReply::Done(Err(StoreError::Stopped));
-        }
-        rx.await.unwrap_or(LeaderReply::Done(Err(StoreError::Stopped)))
     }
 
     /// One Raft proposal.
@@ -403,30 +404,25 @@ impl Store {
                 let _permit = permit;
                 if items.len() == 1 {
                     let (req, tx) = items.pop().expect("one item");
-                    let _ = tx.send(store.propose(req).await);
+                    let _ = tx.send(store.write_unbatched(req).await);
                     return;
                 }
                 let (reqs, txs): (Vec<Request>, Vec<_>) = items.into_iter().unzip();
-                match store.propose(Request::new(Op::Batch(reqs))).await {
-                    LeaderReply::Done(Ok(WriteResult { outcome: Ok(Outcome::Batch(results)), .. })) => {
+                match store.write_unbatched(Request::new(Op::Batch(reqs))).await {
+                    Ok(WriteResult { outcome: Ok(Outcome::Batch(results)), .. }) => {
                         for (tx, r) in txs.into_iter().zip(results) {
-                            let _ = tx.send(LeaderReply::Done(Ok(r)));
+                            let _ = tx.send(Ok(r));
                         }
                     }
-                    LeaderReply::Done(Ok(other)) => {
+                    Ok(other) => {
                         let e = StoreError::Internal(format!("unexpected batch outcome {:?}", other.outcome));
                         for tx in txs {
-                            let _ = tx.send(LeaderReply::Done(Err(e.clone())));
+                            let _ = tx.send(Err(e.clone()));
                         }
                     }
-                    LeaderReply::Done(Err(e)) => {
+                    Err(e) => {
                         for tx in txs {
-                            let _ = tx.send(LeaderReply::Done(Err(e.clone())));
-                        }
-                    }
-                    LeaderReply::NotLeader => {
-                        for tx in txs {
-                            let _ = tx.send(LeaderReply::NotLeader);
+                            let _ = tx.send(Err(e.clone()));
                         }
                     }
                 }
@@ -937,7 +933,8 @@ impl PeerHandler for Store {
         if !self.is_leader_now() {
             return LeaderReply::NotLeader;
         }
-        self.local_write(req).await
+        // Followers batch before forwarding; propose as received.
+        self.propose(req).await
     }
 
     async fn read_index(&self) -> LeaderReply<u64> {
