@@ -53,8 +53,21 @@ struct Cluster {
     election: u64,
 }
 
+/// A free port below the kernel's ephemeral range, so a killed member finds
+/// its port free again when it restarts.
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    use std::sync::atomic::{AtomicU16, Ordering};
+    static NEXT: AtomicU16 = AtomicU16::new(0);
+    let (lo, hi) = (12_000u32, 20_000u32);
+    let start = lo + (std::process::id() * 89) % (hi - lo);
+    for _ in 0..(hi - lo) {
+        let n = u32::from(NEXT.fetch_add(1, Ordering::SeqCst));
+        let port = (lo + (start - lo + n) % (hi - lo)) as u16;
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free port in {lo}..{hi}")
 }
 
 impl Cluster {

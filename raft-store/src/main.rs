@@ -5,8 +5,15 @@ use raft_store::cli::{split_list, Flags};
 use raft_store::server::{Member, Stopped};
 use tokio_util::sync::CancellationToken;
 
+fn main() {
+    if let Err(e) = run() {
+        eprintln!("error: {e:#}");
+        std::process::exit(1);
+    }
+}
+
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
+async fn run() -> anyhow::Result<()> {
     let flags = Flags::parse();
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::try_new(&flags.log_level).unwrap_or_else(|_| "info".into()))

@@ -15,9 +15,22 @@ use proto::etcdserverpb::maintenance_client::MaintenanceClient;
 use proto::etcdserverpb::{PutRequest, RangeRequest, StatusRequest};
 use tonic::transport::Channel;
 
-/// A free TCP port on 127.0.0.1 (best effort).
+/// A free TCP port on 127.0.0.1, below the kernel's ephemeral range: a
+/// member that is down for a while must find its port free again when it
+/// restarts, and ephemeral ports are handed to outgoing connections.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").expect("bind :0").local_addr().expect("addr").port()
+    use std::sync::atomic::{AtomicU16, Ordering};
+    static NEXT: AtomicU16 = AtomicU16::new(0);
+    let (lo, hi) = (20_000u32, 32_000u32);
+    let start = lo + (std::process::id() * 97) % (hi - lo);
+    for _ in 0..(hi - lo) {
+        let n = u32::from(NEXT.fetch_add(1, Ordering::SeqCst));
+        let port = (lo + (start - lo + n) % (hi - lo)) as u16;
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free port in {lo}..{hi}")
 }
 
 pub struct MemberProc {
