@@ -933,8 +933,29 @@ impl PeerHandler for Store {
         if !self.is_leader_now() {
             return LeaderReply::NotLeader;
         }
-        // Followers batch before forwarding; propose as received.
-        self.propose(req).await
+        match req.op {
+            // A follower's batch joins the leader's own batches, so that all
+            // members' concurrent requests share entries (and fsyncs).
+            Op::Batch(items) if items.iter().all(|i| i.op.batchable()) => {
+                let results = futures::future::join_all(items.into_iter().map(|i| self.write(i))).await;
+                let mut revision = 0;
+                let mut index = 0;
+                let results: Vec<WriteResult> = results
+                    .into_iter()
+                    .map(|r| match r {
+                        Ok(w) => {
+                            revision = revision.max(w.revision);
+                            index = index.max(w.index);
+                            w
+                        }
+                        Err(e) => WriteResult { revision: 0, index: 0, outcome: Err(e) },
+                    })
+                    .collect();
+                LeaderReply::Done(Ok(WriteResult { revision, index, outcome: Ok(Outcome::Batch(results)) }))
+            }
+            _ if req.op.batchable() => LeaderReply::Done(self.write(req).await),
+            _ => self.propose(req).await,
+        }
     }
 
     async fn read_index(&self) -> LeaderReply<u64> {
