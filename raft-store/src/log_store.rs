@@ -1,9 +1,10 @@
 //! The Raft log and vote in RocksDB.
 //!
 //! Guarantees:
-//! - An append is reported flushed to openraft only after the WAL holding it
-//!   was fsynced. Appends that arrive while a sync runs share the next sync
-//!   (group commit), so throughput grows with concurrency.
+//! - An append is written with `sync = true` and reported flushed only after
+//!   that write returned, so the WAL holding it is on disk. (openraft 0.9
+//!   waits for each append's flush before its next step, so grouping happens
+//!   above, in the member's proposal batcher: one entry carries many writes.)
 //! - `save_vote`, `truncate` and `purge` are synced before they return.
 //! - `last_purged` is persisted before the purged entries are deleted, so a
 //!   crash in between never leaves a hole.
@@ -17,9 +18,7 @@
 
 use std::ops::RangeBounds;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc;
 use std::sync::Arc;
-use std::thread;
 
 use openraft::storage::{LogFlushed, LogState, RaftLogReader, RaftLogStorage};
 use openraft::{ErrorSubject, ErrorVerb, OptionalSend};
@@ -33,28 +32,18 @@ const KEY_VOTE: &[u8] = b"vote";
 const KEY_COMMITTED: &[u8] = b"committed";
 const KEY_PURGED: &[u8] = b"last_purged";
 
-/// The log store. Cheap to clone; clones share the database and the
-/// flusher thread.
+/// The log store. Cheap to clone; clones share the database.
 #[derive(Clone)]
 pub struct LogStore {
     db: Db,
-    flusher: mpsc::Sender<LogFlushed<TypeConfig>>,
     installing: Arc<AtomicBool>,
 }
 
 impl LogStore {
-    /// A log store over `db`; starts the group-commit flusher thread, which
-    /// ends when the last clone is dropped.
-    /// `installing` is the state machine's "a snapshot is being received or
+    /// A log store over `db`. `installing` is the state machine's "a snapshot is being received or
     /// installed" flag ([`crate::state_machine::SmShared::installing`]).
     pub fn new(db: Db, installing: Arc<AtomicBool>) -> Self {
-        let (tx, rx) = mpsc::channel::<LogFlushed<TypeConfig>>();
-        let fdb = db.clone();
-        thread::Builder::new()
-            .name("raft-log-sync".into())
-            .spawn(move || flusher(fdb, rx))
-            .expect("spawn flusher thread");
-        LogStore { db, flusher: tx, installing }
+        LogStore { db, installing }
     }
 
     fn get_meta<T: serde::de::DeserializeOwned>(&self, key: &[u8]) -> Result<Option<T>, StorageError> {
@@ -95,23 +84,6 @@ impl LogStore {
                 let e: Entry = bincode::deserialize(&v).map_err(sto_err(ErrorSubject::Logs, ErrorVerb::Read))?;
                 Ok(Some(e.log_id))
             }
-        }
-    }
-}
-
-fn flusher(db: Db, rx: mpsc::Receiver<LogFlushed<TypeConfig>>) {
-    while let Ok(first) = rx.recv() {
-        let mut batch = vec![first];
-        while let Ok(more) = rx.try_recv() {
-            batch.push(more);
-        }
-        let res = db.flush_wal(true).map_err(|e| std::io::Error::other(e.to_string()));
-        for cb in batch {
-            let r = match &res {
-                Ok(()) => Ok(()),
-                Err(e) => Err(std::io::Error::new(e.kind(), e.to_string())),
-            };
-            cb.log_io_completed(r);
         }
     }
 }
@@ -196,9 +168,10 @@ impl RaftLogStorage<TypeConfig> for LogStore {
             let b = bincode::serialize(&e).map_err(sto_err(ErrorSubject::Logs, ErrorVerb::Write))?;
             batch.put_cf(cf, e.log_id.index.to_be_bytes(), b);
         }
-        self.db.write(batch).map_err(sto_err(ErrorSubject::Logs, ErrorVerb::Write))?;
-        // Readable now; reported flushed once the flusher thread synced the WAL.
-        self.flusher.send(callback).map_err(sto_err(ErrorSubject::Logs, ErrorVerb::Write))?;
+        let mut wo = rocksdb::WriteOptions::default();
+        wo.set_sync(true);
+        self.db.write_opt(batch, &wo).map_err(sto_err(ErrorSubject::Logs, ErrorVerb::Write))?;
+        callback.log_io_completed(Ok(()));
         Ok(())
     }
 
