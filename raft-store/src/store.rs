@@ -305,25 +305,42 @@ impl Store {
         rx.await.unwrap_or(Err(StoreError::Stopped))
     }
 
-    /// One proposal (a single request or a batch), forwarded when needed.
-    async fn write_unbatched(&self, req: Request) -> Result<WriteResult, StoreError> {
-        let deadline = Instant::now() + self.cfg.request_timeout;
+    /// Run a leader-only call: locally when this member leads, else on the
+    /// leader through the peer transport; retry while there is no leader or
+    /// it moved, until `deadline`. A peer call that failed after it may have
+    /// been delivered is retried only when `retry_failed` (idempotent calls);
+    /// otherwise its outcome is unknown and the caller gets `Timeout`.
+    async fn leader_call<T, L, LF, R, RF>(
+        &self,
+        deadline: Instant,
+        retry_failed: bool,
+        local: L,
+        remote: R,
+    ) -> Result<T, StoreError>
+    where
+        L: Fn() -> LF,
+        LF: std::future::Future<Output = LeaderReply<T>>,
+        R: Fn(String, Duration) -> RF,
+        RF: std::future::Future<Output = Result<LeaderReply<T>, PeerError>>,
+    {
         loop {
             if self.stop.is_cancelled() {
                 return Err(StoreError::Stopped);
             }
             match self.leader() {
-                Some((lid, _)) if lid == self.id => match self.propose(req.clone()).await {
-                    LeaderReply::Done(r) => return self.wait_local_apply(r, deadline).await,
-                    LeaderReply::NotLeader => {}
-                },
-                Some((_, url)) => match self.peers.forward(&url, Self::remaining(deadline), &req).await {
-                    Ok(LeaderReply::Done(r)) => return self.wait_local_apply(r, deadline).await,
+                Some((lid, _)) if lid == self.id => {
+                    if let LeaderReply::Done(r) = local().await {
+                        return r;
+                    }
+                }
+                Some((_, url)) => match remote(url, Self::remaining(deadline)).await {
+                    Ok(LeaderReply::Done(r)) => return r,
                     Ok(LeaderReply::NotLeader) | Err(PeerError::Unreachable(..)) => {}
-                    Err(PeerError::Failed(_, e)) => {
-                        tracing::warn!(error = %e, "forwarded write failed; outcome unknown");
+                    Err(PeerError::Failed(_, e)) if !retry_failed => {
+                        tracing::warn!(error = %e, "call to the leader failed; outcome unknown");
                         return Err(StoreError::Timeout);
                     }
+                    Err(PeerError::Failed(..)) => {}
                 },
                 None => {}
             }
@@ -332,6 +349,23 @@ impl Store {
             }
             self.pause().await;
         }
+    }
+
+    /// One proposal (a single request or a batch), forwarded when needed.
+    async fn write_unbatched(&self, req: Request) -> Result<WriteResult, StoreError> {
+        let deadline = Instant::now() + self.cfg.request_timeout;
+        let r = self
+            .leader_call(
+                deadline,
+                false,
+                || self.propose(req.clone()),
+                |url, t| {
+                    let req = req.clone();
+                    async move { self.peers.forward(&url, t, &req).await }
+                },
+            )
+            .await;
+        self.wait_local_apply(r, deadline).await
     }
 
     /// Wait until this member applied a write the leader applied, so a read
@@ -458,29 +492,13 @@ impl Store {
 
     /// One read-index round: locally on the leader, else from the leader.
     async fn fetch_read_index(&self, deadline: Instant) -> Result<u64, StoreError> {
-        loop {
-            if self.stop.is_cancelled() {
-                return Err(StoreError::Stopped);
-            }
-            let idx = match self.leader() {
-                Some((lid, _)) if lid == self.id => match self.leader_read_index(deadline).await {
-                    LeaderReply::Done(r) => Some(r?),
-                    LeaderReply::NotLeader => None,
-                },
-                Some((_, url)) => match self.peers.read_index(&url, Self::remaining(deadline)).await {
-                    Ok(LeaderReply::Done(r)) => Some(r?),
-                    Ok(LeaderReply::NotLeader) | Err(_) => None,
-                },
-                None => None,
-            };
-            if let Some(idx) = idx {
-                return Ok(idx);
-            }
-            if Instant::now() >= deadline {
-                return Err(StoreError::NoLeader);
-            }
-            self.pause().await;
-        }
+        self.leader_call(
+            deadline,
+            true,
+            || self.leader_read_index(deadline),
+            |url, t| async move { self.peers.read_index(&url, t).await },
+        )
+        .await
     }
 
     /// The leader's read index: confirmed by a quorum of heartbeats.
@@ -638,24 +656,16 @@ impl Store {
     /// Leader-only lease call, forwarded when needed.
     pub async fn lease_call(&self, call: LeaseCall) -> Result<(i64, i64), StoreError> {
         let deadline = Instant::now() + self.cfg.request_timeout;
-        loop {
-            match self.leader() {
-                Some((lid, _)) if lid == self.id => {
-                    if let LeaderReply::Done(r) = self.serve_lease_call(&call) {
-                        return r;
-                    }
-                }
-                Some((_, url)) => match self.peers.lease(&url, Self::remaining(deadline), &call).await {
-                    Ok(LeaderReply::Done(r)) => return r,
-                    Ok(LeaderReply::NotLeader) | Err(_) => {}
-                },
-                None => {}
-            }
-            if Instant::now() >= deadline {
-                return Err(StoreError::NoLeader);
-            }
-            self.pause().await;
-        }
+        self.leader_call(
+            deadline,
+            true,
+            || std::future::ready(self.serve_lease_call(&call)),
+            |url, t| {
+                let call = &call;
+                async move { self.peers.lease(&url, t, call).await }
+            },
+        )
+        .await
     }
 
     fn is_leader_now(&self) -> bool {
@@ -835,25 +845,16 @@ impl Store {
     /// Leader-only membership call, forwarded when needed.
     pub async fn membership_call(&self, call: MembershipCall) -> Result<(), StoreError> {
         let deadline = Instant::now() + self.cfg.request_timeout;
-        loop {
-            match self.leader() {
-                Some((lid, _)) if lid == self.id => {
-                    if let LeaderReply::Done(r) = self.serve_membership_call(call.clone()).await {
-                        return r;
-                    }
-                }
-                Some((_, url)) => match self.peers.membership(&url, Self::remaining(deadline), &call).await {
-                    Ok(LeaderReply::Done(r)) => return r,
-                    Ok(LeaderReply::NotLeader) | Err(PeerError::Unreachable(..)) => {}
-                    Err(PeerError::Failed(..)) => return Err(StoreError::Timeout),
-                },
-                None => {}
-            }
-            if Instant::now() >= deadline {
-                return Err(StoreError::NoLeader);
-            }
-            self.pause().await;
-        }
+        self.leader_call(
+            deadline,
+            false,
+            || self.serve_membership_call(call.clone()),
+            |url, t| {
+                let call = &call;
+                async move { self.peers.membership(&url, t, call).await }
+            },
+        )
+        .await
     }
 
     async fn serve_membership_call(&self, call: MembershipCall) -> LeaderReply<()> {
