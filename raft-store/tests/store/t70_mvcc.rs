@@ -186,7 +186,7 @@ async fn mvcc_versions_history_compaction_and_ranges() {
 /// nor disturbs the others.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn batched_writes_keep_per_request_revisions_and_isolation() {
-    let c = Cluster::start(3, &[]);
+    let mut c = Cluster::start(3, &[]);
     c.must_leader(Duration::from_secs(20)).await;
     let mut tasks = Vec::new();
     for i in 0..96usize {
@@ -226,4 +226,24 @@ async fn batched_writes_keep_per_request_revisions_and_isolation() {
         let v = get_at(&mut kv, "hot", *r).await;
         assert_eq!((v[0].mod_revision, v[0].version), (*r, n as i64 + 1));
     }
+
+    // SIGTERM shuts a member down cleanly (exit 0); restarted from its data
+    // dir it serves everything it had
+    let status = c.stop(1);
+    assert!(status.success(), "SIGTERM exit status {status}");
+    c.restart(1);
+    c.must_leader(Duration::from_secs(20)).await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let mut kv1 = Kv::new(lazy_channel(&c.members[1].client_url()));
+        if let Ok(r) = kv1.range(RangeRequest { key: b"hot".to_vec(), serializable: true, ..Default::default() }).await
+        {
+            if r.into_inner().kvs.first().map(|k| k.version) == Some(64) {
+                break;
+            }
+        }
+        assert!(std::time::Instant::now() < deadline, "restarted member lost data");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(c.log_text(1).contains("shutting down"));
 }
