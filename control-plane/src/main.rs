@@ -36,21 +36,7 @@ fn main() {
     let rt = tokio::runtime::Runtime::new().expect("tokio runtime");
     let code = rt.block_on(async move {
         let stop = CancellationToken::new();
-        let s = stop.clone();
-        tokio::spawn(async move {
-            let mut term =
-                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = term.recv() => {}
-            }
-            s.cancel();
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = term.recv() => {}
-            }
-            std::process::exit(130);
-        });
+        raft_store::server::cancel_on_signals(stop.clone());
         let r: anyhow::Result<()> = match cli.cmd {
             Cmd::Replica(f) => {
                 let name = f.store.name.clone();

@@ -31,21 +31,7 @@ async fn run() -> anyhow::Result<()> {
         peer = %flags.initial_advertise_peer_urls,
         "raft-store member serving"
     );
-    tokio::spawn(async move {
-        let mut term =
-            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = term.recv() => {}
-        }
-        tracing::info!("shutting down (signal again to exit at once)");
-        shutdown.cancel();
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = term.recv() => {}
-        }
-        std::process::exit(130);
-    });
+    raft_store::server::cancel_on_signals(shutdown);
     match member.wait().await {
         Stopped::Shutdown => Ok(()),
         Stopped::Removed => {

@@ -132,3 +132,23 @@ impl Member {
         how
     }
 }
+
+/// Cancel `token` on Ctrl-C or SIGTERM; a second signal exits the process
+/// at once (status 130). Spawns a task on the current runtime.
+pub fn cancel_on_signals(token: CancellationToken) {
+    tokio::spawn(async move {
+        let mut term =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+        tracing::info!("shutting down (signal again to exit at once)");
+        token.cancel();
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+        std::process::exit(130);
+    });
+}
