@@ -1,6 +1,7 @@
 //! The HTTP API of a replica: `/version` (kubectl's dispatcher picks its
-//! kubectl 1.32 from it), `/healthz`, `/livez`, `/readyz`, and Kubernetes
-//! `Status` errors for everything not served yet.
+//! kubectl 1.32 from it), `/healthz`, `/livez`, `/readyz`, API discovery
+//! (aggregated v2 and legacy; no resources yet), and Kubernetes `Status`
+//! errors for everything not served yet.
 //!
 //! Guarantees: `/readyz` answers 200 only when this replica can serve a
 //! linearizable read right now (a read index confirmed by a quorum), and 503
@@ -10,7 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::State;
-use axum::http::{StatusCode, Uri};
+use axum::http::{header, HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
@@ -41,6 +42,9 @@ pub fn router(store: Arc<Store>) -> Router {
         .route("/healthz", get(live))
         .route("/livez", get(live))
         .route("/readyz", get(ready))
+        .route("/api", get(api_core))
+        .route("/apis", get(api_groups))
+        .route("/api/v1", get(api_v1))
         .fallback(not_served)
         .with_state(store)
 }
@@ -57,6 +61,54 @@ async fn version() -> Json<serde_json::Value> {
         "compiler": "rustc",
         "platform": format!("{}/{}", std::env::consts::OS, if cfg!(target_arch = "x86_64") { "amd64" } else { std::env::consts::ARCH }),
     }))
+}
+
+/// Content type of aggregated discovery (kubectl rejects anything else).
+pub const AGGREGATED_V2: &str = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList";
+
+fn wants_aggregated(headers: &HeaderMap) -> bool {
+    headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|a| a.contains("as=APIGroupDiscoveryList"))
+}
+
+fn aggregated(body: serde_json::Value) -> Response {
+    ([(header::CONTENT_TYPE, AGGREGATED_V2)], Json(body)).into_response()
+}
+
+/// Core-group discovery. No resources are served yet, so kubectl reports
+/// `the server doesn't have a resource type ...` instead of failing discovery.
+async fn api_core(headers: HeaderMap) -> Response {
+    if wants_aggregated(&headers) {
+        return aggregated(json!({
+            "kind": "APIGroupDiscoveryList",
+            "apiVersion": "apidiscovery.k8s.io/v2",
+            "metadata": {},
+            "items": [{"metadata": {"name": ""}, "versions": [{"version": "v1", "freshness": "Current", "resources": []}]}],
+        }));
+    }
+    Json(json!({
+        "kind": "APIVersions",
+        "versions": ["v1"],
+        "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": ""}],
+    }))
+    .into_response()
+}
+
+/// Named-group discovery (none yet).
+async fn api_groups(headers: HeaderMap) -> Response {
+    if wants_aggregated(&headers) {
+        return aggregated(json!({
+            "kind": "APIGroupDiscoveryList",
+            "apiVersion": "apidiscovery.k8s.io/v2",
+            "metadata": {},
+            "items": [],
+        }));
+    }
+    Json(json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": []})).into_response()
+}
+
+/// Legacy core resource list (empty yet).
+async fn api_v1() -> Json<serde_json::Value> {
+    Json(json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": "v1", "resources": []}))
 }
 
 async fn live() -> &'static str {

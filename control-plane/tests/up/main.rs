@@ -106,6 +106,12 @@ fn up_serves_kubectl_survives_a_replica_kill_and_restarts_with_its_data() {
     assert_eq!(v["serverVersion"]["minor"], "32");
     let (ok, out, err) = kubectl(&dir, &["get", "--raw", "/readyz"]);
     assert!(ok && out.trim() == "ok", "{out}{err}");
+    // discovery works (aggregated and legacy); resources do not exist yet,
+    // and kubectl says so clearly
+    let (ok, _, err) = kubectl(&dir, &["get", "pods"]);
+    assert!(!ok && err.contains("the server doesn't have a resource type \"pods\""), "{err}");
+    let (ok, out, err) = kubectl(&dir, &["get", "--raw", "/apis"]);
+    assert!(ok && out.contains("APIGroupList"), "{out}{err}");
     // what is not served yet is a Kubernetes Status, not a hang
     let (ok, _, err) = kubectl(&dir, &["get", "--raw", "/api/v1/namespaces/default/configmaps"]);
     assert!(!ok && (err.contains("NotFound") || err.contains("could not find")), "{err}");
