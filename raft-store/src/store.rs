@@ -733,7 +733,19 @@ impl Store {
 
     /// Make sure our name and client URLs are published in the state machine.
     async fn publish_loop(self: Arc<Self>) {
+        let started = Instant::now();
+        let mut hinted = false;
         loop {
+            if !hinted && !self.is_member() && started.elapsed() > Duration::from_secs(5) {
+                hinted = true;
+                tracing::warn!(
+                    peer_url = %self.cfg.peer_url,
+                    "this member is not part of the cluster yet; add it from a running member with \
+                     `etcdctl member add {} --peer-urls={}`",
+                    self.cfg.name,
+                    self.cfg.peer_url
+                );
+            }
             let want = crate::state_machine::MemberAttrs {
                 name: self.cfg.name.clone(),
                 client_urls: self.cfg.client_urls.clone(),
