@@ -18,6 +18,10 @@ pub struct ReplicaFlags {
     /// Address the Kubernetes-style HTTP API listens on.
     #[arg(long, default_value = "127.0.0.1:8080")]
     pub api_listen: SocketAddr,
+    /// Shut down cleanly when the process with this pid is no longer our
+    /// parent (set by `up`, so replicas never outlive it).
+    #[arg(long, hide = true)]
+    pub parent_pid: Option<u32>,
 }
 
 /// Errors running a replica.
@@ -44,6 +48,19 @@ pub enum ReplicaError {
 /// cluster.
 pub async fn run(flags: ReplicaFlags, shutdown: CancellationToken) -> Result<Stopped, ReplicaError> {
     let cfg = flags.store.store_config().map_err(ReplicaError::Config)?;
+    if let Some(parent) = flags.parent_pid {
+        let token = shutdown.clone();
+        tokio::spawn(async move {
+            loop {
+                if std::os::unix::process::parent_id() != parent {
+                    tracing::warn!(parent, "the `up` process that started this replica is gone; shutting down");
+                    token.cancel();
+                    return;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+            }
+        });
+    }
     let api = tokio::net::TcpListener::bind(flags.api_listen)
         .await
         .map_err(|source| ReplicaError::Bind { addr: flags.api_listen, source })?;

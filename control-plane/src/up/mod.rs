@@ -130,6 +130,7 @@ pub async fn run(flags: UpFlags, stop: CancellationToken) -> Result<(), UpError>
             .args(["--initial-cluster", &initial, "--initial-cluster-state", "new"])
             .args(["--election-timeout", &flags.election_timeout.to_string()])
             .args(["--api-listen", &p.api.to_string()])
+            .args(["--parent-pid", &std::process::id().to_string()])
             .stdin(Stdio::null())
             .stdout(log)
             .stderr(log2)

@@ -16,7 +16,16 @@ struct Up {
 }
 
 impl Drop for Up {
+    /// Ctrl-C, so that `up` stops its replicas; SIGKILL only if it hangs.
     fn drop(&mut self) {
+        let _ = Command::new("kill").args(["-INT", &self.child.id().to_string()]).status();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -192,4 +201,22 @@ fn up_serves_kubectl_survives_a_replica_kill_and_restarts_with_its_data() {
         .collect();
     let (ok, out) = etcdctl(&eps.join(","), &["get", "/helmsman-test/kept"]);
     assert!(ok && out.contains("yes"), "data written before the restart is gone: {out}");
+    drop(_up2);
+    for r in &reps {
+        assert!(!alive(r["pid"].as_u64().unwrap()), "{} still running after `up` stopped", r["name"]);
+    }
+
+    // even when `up` itself is SIGKILLed, its replicas do not outlive it
+    let mut up3 = start_up(&dir, front, base);
+    let reps = replicas(&dir);
+    let _ = up3.child.kill();
+    let _ = up3.child.wait();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    for r in &reps {
+        let pid = r["pid"].as_u64().unwrap();
+        while alive(pid) {
+            assert!(Instant::now() < deadline, "{} outlived a SIGKILLed `up`", r["name"]);
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
 }
