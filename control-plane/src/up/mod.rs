@@ -67,6 +67,16 @@ pub enum UpError {
         #[source]
         source: std::io::Error,
     },
+    /// A replica exited while the cluster was starting.
+    #[error("{name} exited while starting ({status}); its log is {log}")]
+    ReplicaExited {
+        /// Replica name.
+        name: String,
+        /// How it exited.
+        status: String,
+        /// Its log file.
+        log: String,
+    },
     /// The cluster did not become ready.
     #[error("the cluster did not become ready within {0:?}; see the replica logs in {1}")]
     NotReady(Duration, String),
@@ -171,11 +181,14 @@ pub async fn run(flags: UpFlags, stop: CancellationToken) -> Result<(), UpError>
             println!();
             break Ok(());
         }
-        for (c, info) in children.iter_mut().zip(&infos) {
-            if let Ok(Some(st)) = c.try_wait() {
-                println!();
-                break_with_exit(&info.name, st, &dir);
-            }
+        let exited = children.iter_mut().zip(&infos).find_map(|(c, info)| match c.try_wait() {
+            Ok(Some(st)) => Some((info.name.clone(), st)),
+            _ => None,
+        });
+        if let Some((name, status)) = exited {
+            println!();
+            let log = dir.join(format!("{name}.log")).display().to_string();
+            break Err(UpError::ReplicaExited { name, status: status.to_string(), log });
         }
         if started.elapsed() > limit {
             println!();
@@ -231,10 +244,6 @@ pub async fn run(flags: UpFlags, stop: CancellationToken) -> Result<(), UpError>
     let _ = front.await;
     println!("stopped");
     Ok(())
-}
-
-fn break_with_exit(name: &str, st: std::process::ExitStatus, dir: &Path) {
-    eprintln!("{name} exited early ({st}); see {}", dir.join(format!("{name}.log")).display());
 }
 
 /// SIGTERM every replica and wait (up to 10 s each, then SIGKILL).
