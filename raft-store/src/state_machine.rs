@@ -458,19 +458,32 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         meta: &SnapshotMeta<u64, crate::types::MemberNode>,
         mut snapshot: Box<tokio::fs::File>,
     ) -> Result<(), StorageError> {
+        use std::os::unix::fs::MetadataExt;
         use tokio::io::AsyncSeekExt;
         let w = || sto_err(ErrorSubject::Snapshot(None), ErrorVerb::Write);
-        // Copy from the handle we are given (not from the file we handed out:
-        // openraft's contract is the handle) into a file of our own.
-        let (path, mut own) = snapshot::incoming_file(&self.snap_dir).await?;
-        snapshot.seek(std::io::SeekFrom::Start(0)).await.map_err(w())?;
-        tokio::io::copy(&mut *snapshot, &mut own).await.map_err(w())?;
-        own.sync_all().await.map_err(w())?;
-        drop(own);
+        // openraft's contract is the handle. Normally it is the file we handed
+        // out in begin_receiving_snapshot (same inode): sync and use it as is.
+        // Otherwise copy the handle's contents into a file of our own.
+        let received = self.receiving.take();
+        let handle_ino = snapshot.metadata().await.map_err(w())?.ino();
+        let ours = match &received {
+            Some(p) => tokio::fs::metadata(p).await.ok().is_some_and(|m| m.ino() == handle_ino),
+            None => false,
+        };
+        let path = if let (true, Some(p)) = (ours, received.clone()) {
+            snapshot.sync_all().await.map_err(w())?;
+            p
+        } else {
+            let (path, mut own) = snapshot::incoming_file(&self.snap_dir).await?;
+            snapshot.seek(std::io::SeekFrom::Start(0)).await.map_err(w())?;
+            tokio::io::copy(&mut *snapshot, &mut own).await.map_err(w())?;
+            own.sync_all().await.map_err(w())?;
+            if let Some(p) = received {
+                let _ = tokio::fs::remove_file(p).await;
+            }
+            path
+        };
         drop(snapshot);
-        if let Some(p) = self.receiving.take() {
-            let _ = tokio::fs::remove_file(p).await;
-        }
         let shared = self.shared.clone();
         let dir = self.snap_dir.clone();
         let meta = meta.clone();
