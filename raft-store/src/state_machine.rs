@@ -90,6 +90,15 @@ fn meta_get<T: serde::de::DeserializeOwned>(db: &Db, key: &[u8]) -> Result<Optio
     }
 }
 
+/// (revision, compact revision, applied log id) as stored.
+fn read_counters(db: &Db) -> Result<(i64, i64, Option<LogId>), StorageError> {
+    Ok((
+        meta_get(db, KEY_REVISION)?.unwrap_or(0),
+        meta_get(db, KEY_COMPACT)?.unwrap_or(0),
+        meta_get::<Option<LogId>>(db, KEY_APPLIED)?.flatten(),
+    ))
+}
+
 fn ser<T: Serialize>(v: &T) -> Vec<u8> {
     bincode::serialize(v).expect("bincode of plain data")
 }
@@ -97,9 +106,7 @@ fn ser<T: Serialize>(v: &T) -> Vec<u8> {
 impl SmShared {
     /// Load the shared state from the database.
     pub fn load(db: Db) -> Result<Arc<Self>, StorageError> {
-        let rev: i64 = meta_get(&db, KEY_REVISION)?.unwrap_or(0);
-        let compact: i64 = meta_get(&db, KEY_COMPACT)?.unwrap_or(0);
-        let applied: Option<LogId> = meta_get::<Option<LogId>>(&db, KEY_APPLIED)?.flatten();
+        let (rev, compact, applied) = read_counters(&db)?;
         let install_lock = Arc::new(RwLock::new(()));
         let hub = WatchHub::new(db.clone(), rev, compact, install_lock.clone());
         let s = Arc::new(SmShared {
@@ -145,9 +152,7 @@ impl SmShared {
 
     /// Re-read everything after a snapshot was installed.
     pub fn reload_after_install(&self) -> Result<(), StorageError> {
-        let rev: i64 = meta_get(&self.db, KEY_REVISION)?.unwrap_or(0);
-        let compact: i64 = meta_get(&self.db, KEY_COMPACT)?.unwrap_or(0);
-        let applied: Option<LogId> = meta_get::<Option<LogId>>(&self.db, KEY_APPLIED)?.flatten();
+        let (rev, compact, applied) = read_counters(&self.db)?;
         self.revision.store(rev, Ordering::SeqCst);
         self.compact.store(compact, Ordering::SeqCst);
         self.applied_index.store(applied.map_or(0, |l| l.index), Ordering::SeqCst);

@@ -544,8 +544,7 @@ impl Store {
         let work = move || -> Result<RangeResponse, StoreError> {
             let _readers = sm.install_lock.read();
             let view = View::snapshot(&sm.db);
-            let current = view.meta_i64(crate::keys::META_REVISION)?;
-            let compact = view.meta_i64(crate::keys::META_COMPACT)?;
+            let (current, compact) = view.revisions()?;
             let mut resp = read::range(&view, &req, current, compact, &Overlay::new())?;
             resp.header = Some(ResponseHeader { revision: current, ..Default::default() });
             Ok(resp)
@@ -604,8 +603,7 @@ impl Store {
             let mut r = tokio::task::spawn_blocking(move || {
                 let _readers = sm.install_lock.read();
                 let view = View::snapshot(&sm.db);
-                let current = view.meta_i64(crate::keys::META_REVISION)?;
-                let compact = view.meta_i64(crate::keys::META_COMPACT)?;
+                let (current, compact) = view.revisions()?;
                 Applier::with_view(&sm.db, view, current, compact).txn(&req)
             })
             .await

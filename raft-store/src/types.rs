@@ -2,7 +2,6 @@
 //! travels through the log.
 
 use std::fmt;
-use std::io::Cursor;
 
 use serde::{Deserialize, Serialize};
 
@@ -37,11 +36,6 @@ openraft::declare_raft_types!(
         Entry = openraft::Entry<TypeConfig>,
         SnapshotData = tokio::fs::File,
 );
-
-/// Unused alias kept so that the in-memory default type is never picked by
-/// accident in tests.
-#[allow(dead_code)]
-type _NotUsed = Cursor<Vec<u8>>;
 
 /// A log entry of this group.
 pub type Entry = openraft::Entry<TypeConfig>;

@@ -60,6 +60,11 @@ impl<'a> View<'a> {
         self.db.get_cf_opt(h, key, &self.opts()).map_err(internal)
     }
 
+    /// The store's (revision, compact revision) as of this view.
+    pub fn revisions(&self) -> Result<(i64, i64), StoreError> {
+        Ok((self.meta_i64(crate::keys::META_REVISION)?, self.meta_i64(crate::keys::META_COMPACT)?))
+    }
+
     /// A bincode i64 from the meta family (0 when absent).
     pub fn meta_i64(&self, key: &[u8]) -> Result<i64, StoreError> {
         match self.get(crate::keys::CF_META, key)? {
