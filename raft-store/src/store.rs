@@ -141,7 +141,6 @@ pub struct Store {
     tasks: TaskTracker,
     min_lease_ttl: i64,
     batcher: tokio::sync::mpsc::UnboundedSender<Pending>,
-    batch_rx: parking_lot::Mutex<Option<tokio::sync::mpsc::UnboundedReceiver<Pending>>>,
 }
 
 /// A key-value request waiting to be proposed, with where its result goes.
@@ -231,9 +230,8 @@ impl Store {
             tasks: TaskTracker::new(),
             min_lease_ttl,
             batcher,
-            batch_rx: parking_lot::Mutex::new(Some(batch_rx)),
         });
-        store.spawn_background();
+        store.spawn_background(batch_rx);
         Ok(store)
     }
 
@@ -242,11 +240,9 @@ impl Store {
         &self.peers
     }
 
-    fn spawn_background(self: &Arc<Self>) {
-        if let Some(rx) = self.batch_rx.lock().take() {
-            let s = self.clone();
-            self.tasks.spawn(async move { s.batch_loop(rx).await });
-        }
+    fn spawn_background(self: &Arc<Self>, batch_rx: tokio::sync::mpsc::UnboundedReceiver<Pending>) {
+        let s = self.clone();
+        self.tasks.spawn(async move { s.batch_loop(batch_rx).await });
         let s = self.clone();
         self.tasks.spawn(async move { s.lease_loop().await });
         let s = self.clone();

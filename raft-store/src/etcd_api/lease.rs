@@ -12,8 +12,10 @@ use proto::etcdserverpb::{
     LeaseTimeToLiveResponse,
 };
 use tokio_stream::StreamExt;
+
 use tonic::{Request, Response, Status, Streaming};
 
+use super::async_stream_like;
 use crate::error::StoreError;
 use crate::peer::LeaseCall;
 use crate::store::Store;
@@ -95,16 +97,4 @@ impl lease_server::Lease for Lease {
         let rev = self.0.sm.revision.load(std::sync::atomic::Ordering::SeqCst);
         Ok(Response::new(LeaseLeasesResponse { header: Some(self.0.header(rev)), leases }))
     }
-}
-
-/// Run `f` with a sender and expose what it sends as a response stream.
-pub(crate) fn async_stream_like<T, F, Fut>(f: F) -> Pin<Box<dyn Stream<Item = Result<T, Status>> + Send>>
-where
-    T: Send + 'static,
-    F: FnOnce(tokio::sync::mpsc::Sender<Result<T, Status>>) -> Fut,
-    Fut: std::future::Future<Output = ()> + Send + 'static,
-{
-    let (tx, rx) = tokio::sync::mpsc::channel(64);
-    tokio::spawn(f(tx));
-    Box::pin(tokio_stream::wrappers::ReceiverStream::new(rx))
 }

@@ -15,7 +15,7 @@ use proto::etcdserverpb::{
 use tokio::io::AsyncReadExt;
 use tonic::{Request, Response, Status};
 
-use super::lease::async_stream_like;
+use super::async_stream_like;
 use crate::store::Store;
 
 pub struct Maintenance(pub Arc<Store>);

@@ -8,14 +8,17 @@ mod lease;
 mod maintenance;
 mod watch;
 
+use std::pin::Pin;
 use std::sync::Arc;
 
+use futures::Stream;
 use proto::etcdserverpb::cluster_server::ClusterServer;
 use proto::etcdserverpb::kv_server::KvServer;
 use proto::etcdserverpb::lease_server::LeaseServer;
 use proto::etcdserverpb::maintenance_server::MaintenanceServer;
 use proto::etcdserverpb::watch_server::WatchServer;
 use tonic::service::Routes;
+use tonic::Status;
 
 use crate::store::Store;
 
@@ -51,4 +54,16 @@ pub fn routes(store: Arc<Store>) -> Routes {
             .max_encoding_message_size(max_out),
     );
     b.routes()
+}
+
+/// Run `f` with a sender and expose what it sends as a response stream.
+pub(crate) fn async_stream_like<T, F, Fut>(f: F) -> Pin<Box<dyn Stream<Item = Result<T, Status>> + Send>>
+where
+    T: Send + 'static,
+    F: FnOnce(tokio::sync::mpsc::Sender<Result<T, Status>>) -> Fut,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    let (tx, rx) = tokio::sync::mpsc::channel(64);
+    tokio::spawn(f(tx));
+    Box::pin(tokio_stream::wrappers::ReceiverStream::new(rx))
 }
