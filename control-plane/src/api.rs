@@ -1,22 +1,22 @@
 //! The HTTP API of a replica: `/version` (kubectl's dispatcher picks its
 //! kubectl 1.32 from it), `/healthz`, `/livez`, `/readyz`, API discovery
-//! (aggregated v2 and legacy; no resources yet), and Kubernetes `Status`
-//! errors for everything not served yet.
+//! (aggregated v2 and legacy), OpenAPI v3, and the resources ([`crate::rest`]).
 //!
 //! Guarantees: `/readyz` answers 200 only when this replica can serve a
 //! linearizable read right now (a read index confirmed by a quorum), and 503
 //! within two seconds when it cannot (no leader, no quorum) — it never hangs.
 
-use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::State;
+use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::{header, HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{any, get};
 use axum::{Json, Router};
-use raft_store::Store;
 use serde_json::json;
+
+use crate::rest::{self, discovery};
+use crate::server::ApiServer;
 
 /// The Kubernetes version this API server reports.
 pub const KUBE_MINOR: &str = "32";
@@ -36,17 +36,31 @@ pub fn status_error(code: StatusCode, reason: &str, message: &str) -> Response {
 }
 
 /// The router of a replica's API.
-pub fn router(store: Arc<Store>) -> Router {
-    Router::new()
+pub fn router(api: ApiServer) -> Router {
+    let rest = Router::new()
         .route("/version", get(version))
         .route("/healthz", get(live))
         .route("/livez", get(live))
         .route("/readyz", get(ready))
         .route("/api", get(api_core))
         .route("/apis", get(api_groups))
-        .route("/api/v1", get(api_v1))
-        .fallback(not_served)
-        .with_state(store)
+        .route("/api/{*rest}", any(rest::handle))
+        .route("/apis/{*rest}", any(rest::handle))
+        .route("/openapi/v3", get(openapi_index))
+        .route("/openapi/v3/{*path}", get(openapi_group))
+        .layer(DefaultBodyLimit::disable())
+        .with_state(api.clone());
+    grpc_routes(api).merge(rest).fallback(not_served)
+}
+
+/// The gRPC services, routed by their `/package.Service/Method` paths.
+fn grpc_routes(api: ApiServer) -> Router {
+    let store = api.objects.store().clone();
+    tonic::service::Routes::new(proto::api::resources_server::ResourcesServer::new(
+        crate::grpc::resources::ResourcesService::new(api),
+    ))
+    .add_service(proto::api::cluster_server::ClusterServer::new(crate::grpc::cluster::ClusterService::new(store)))
+    .into_axum_router()
 }
 
 async fn version() -> Json<serde_json::Value> {
@@ -63,60 +77,66 @@ async fn version() -> Json<serde_json::Value> {
     }))
 }
 
-/// Content type of aggregated discovery (kubectl rejects anything else).
-pub const AGGREGATED_V2: &str = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList";
-
 fn wants_aggregated(headers: &HeaderMap) -> bool {
     headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|a| a.contains("as=APIGroupDiscoveryList"))
 }
 
 fn aggregated(body: serde_json::Value) -> Response {
-    ([(header::CONTENT_TYPE, AGGREGATED_V2)], Json(body)).into_response()
+    ([(header::CONTENT_TYPE, discovery::AGGREGATED_V2)], Json(body)).into_response()
 }
 
-/// Core-group discovery. No resources are served yet, so kubectl reports
-/// `the server doesn't have a resource type ...` instead of failing discovery.
+/// Core-group discovery.
 async fn api_core(headers: HeaderMap) -> Response {
     if wants_aggregated(&headers) {
-        return aggregated(json!({
-            "kind": "APIGroupDiscoveryList",
-            "apiVersion": "apidiscovery.k8s.io/v2",
-            "metadata": {},
-            "items": [{"metadata": {"name": ""}, "versions": [{"version": "v1", "freshness": "Current", "resources": []}]}],
-        }));
+        return aggregated(discovery::aggregated(true));
     }
-    Json(json!({
-        "kind": "APIVersions",
-        "versions": ["v1"],
-        "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": ""}],
-    }))
-    .into_response()
+    Json(discovery::api_versions()).into_response()
 }
 
-/// Named-group discovery (none yet).
+/// Named-group discovery.
 async fn api_groups(headers: HeaderMap) -> Response {
     if wants_aggregated(&headers) {
-        return aggregated(json!({
-            "kind": "APIGroupDiscoveryList",
-            "apiVersion": "apidiscovery.k8s.io/v2",
-            "metadata": {},
-            "items": [],
-        }));
+        return aggregated(discovery::aggregated(false));
     }
-    Json(json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": []})).into_response()
+    Json(discovery::api_group_list()).into_response()
 }
 
-/// Legacy core resource list (empty yet).
-async fn api_v1() -> Json<serde_json::Value> {
-    Json(json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": "v1", "resources": []}))
+/// The OpenAPI documents, built once (they depend only on the kinds table).
+fn openapi_docs() -> &'static (serde_json::Value, std::collections::HashMap<String, serde_json::Value>) {
+    static DOCS: std::sync::OnceLock<(serde_json::Value, std::collections::HashMap<String, serde_json::Value>)> =
+        std::sync::OnceLock::new();
+    DOCS.get_or_init(|| {
+        let res = rest::openapi::builtin_resources();
+        let index = rest::openapi::index(res);
+        let docs = index["paths"]
+            .as_object()
+            .map(|m| m.keys().filter_map(|p| Some((p.clone(), rest::openapi::group_document(res, p)?))).collect())
+            .unwrap_or_default();
+        (index, docs)
+    })
+}
+
+async fn openapi_index() -> Response {
+    Json(openapi_docs().0.clone()).into_response()
+}
+
+async fn openapi_group(Path(path): Path<String>) -> Response {
+    match openapi_docs().1.get(path.trim_matches('/')) {
+        Some(doc) => Json(doc).into_response(),
+        None => status_error(
+            StatusCode::NOT_FOUND,
+            "NotFound",
+            &format!("no OpenAPI document for {path}; see /openapi/v3 for the list"),
+        ),
+    }
 }
 
 async fn live() -> &'static str {
     "ok"
 }
 
-async fn ready(State(store): State<Arc<Store>>) -> Response {
-    match tokio::time::timeout(Duration::from_secs(2), store.linearizable_barrier()).await {
+async fn ready(State(api): State<ApiServer>) -> Response {
+    match tokio::time::timeout(Duration::from_secs(2), api.objects.store().linearizable_barrier()).await {
         Ok(Ok(())) => "ok".into_response(),
         Ok(Err(e)) => {
             status_error(StatusCode::SERVICE_UNAVAILABLE, "ServiceUnavailable", &format!("store not ready: {e}"))
@@ -131,9 +151,6 @@ async fn not_served(uri: Uri) -> Response {
     status_error(
         StatusCode::NOT_FOUND,
         "NotFound",
-        &format!(
-            "the server could not find the requested resource ({}); Helmsman serves no Kubernetes resources yet",
-            uri.path()
-        ),
+        &format!("the server could not find the requested resource ({})", uri.path()),
     )
 }

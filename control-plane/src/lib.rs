@@ -6,11 +6,19 @@
 //! ([`up`]) runs a local cluster of replicas behind a health-checked TCP
 //! front ([`front`]) and writes a kubeconfig for it.
 //!
-//! Status (issue 3, first step): replicas, `up`, the front, `/version` and
-//! the health endpoints. The object model, registry and REST resources come
-//! next.
+//! Request flow: [`rest`] (or gRPC) → [`server`] (admission through
+//! [`registry`], patches in [`patch`]) → [`storage`] (raft-store keys and
+//! compare-and-swap txns). [`bootstrap`] creates the default namespaces.
 
 pub mod api;
+pub mod bootstrap;
+pub mod error;
 pub mod front;
+pub mod grpc;
+pub mod patch;
+pub mod registry;
 pub mod replica;
+pub mod rest;
+pub mod server;
+pub mod storage;
 pub mod up;

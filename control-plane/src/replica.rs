@@ -70,8 +70,15 @@ pub async fn run(flags: ReplicaFlags, shutdown: CancellationToken) -> Result<Sto
     let store: Arc<raft_store::Store> = member.store.clone();
     let stop = store.stop.clone();
     tracing::info!(name = %flags.store.name, api = %flags.api_listen, store = %flags.store.advertise_client_urls, "replica serving");
-    let app = crate::api::router(store);
+    let api_server = crate::server::ApiServer::new(crate::storage::Objects::new(store.clone()));
+    tokio::spawn(crate::bootstrap::ensure(api_server.clone(), store.stop.clone()));
+    let app = crate::api::router(api_server);
     let server = tokio::spawn(async move {
+        use axum::serve::ListenerExt;
+        // No Nagle: small gRPC frames would otherwise wait for delayed ACKs (40 ms).
+        let api = api.tap_io(|s| {
+            let _ = s.set_nodelay(true);
+        });
         let _ = axum::serve(api, app).with_graceful_shutdown(async move { stop.cancelled().await }).await;
     });
     let how = member.wait().await;

@@ -3,6 +3,7 @@
 //! - [`mvccpb`] and [`etcdserverpb`]: etcd v3's client API, wire compatible
 //!   with etcd 3.4 (`etcdctl` and etcd client libraries speak to raft-store).
 //! - [`raftpeer`]: the Raft transport between raft-store members.
+//! - [`api`]: Helmsman's typed gRPC API (Resources, Cluster).
 
 #![allow(clippy::all, missing_docs)]
 
@@ -16,4 +17,10 @@ pub mod etcdserverpb {
 
 pub mod raftpeer {
     tonic::include_proto!("helmsman.raftpeer");
+}
+
+/// Helmsman's typed API: `Resources` (objects as Kubernetes JSON in typed
+/// envelopes) and `Cluster` (replicas, snapshots).
+pub mod api {
+    tonic::include_proto!("helmsman.api.v1");
 }

@@ -1,103 +1,13 @@
 //! `control-plane up` end to end: real replica processes, the real kubectl
 //! (fresh --cache-dir) and etcdctl, SIGKILL of replicas, Ctrl-C, restart.
 
-use std::io::{BufRead, BufReader};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
+#[path = "../common/mod.rs"]
+mod common;
+
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-fn port_base() -> u16 {
-    // below the ephemeral range; distinct per test process
-    20_000 + ((std::process::id() % 400) as u16) * 25
-}
-
-struct Up {
-    child: Child,
-}
-
-impl Drop for Up {
-    /// Ctrl-C, so that `up` stops its replicas; SIGKILL only if it hangs.
-    fn drop(&mut self) {
-        let _ = Command::new("kill").args(["-INT", &self.child.id().to_string()]).status();
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start_up(dir: &Path, port: u16, base: u16) -> Up {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_control-plane"))
-        .args(["up", "--data-dir"])
-        .arg(dir)
-        .args(["--port", &port.to_string(), "--base-port", &base.to_string()])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("spawn control-plane up");
-    let out = child.stdout.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let mut text = String::new();
-        for line in BufReader::new(out).split(b'\n').map_while(Result::ok) {
-            let l = String::from_utf8_lossy(&line).replace('\r', "\n");
-            text.push_str(&l);
-            text.push('\n');
-            if l.contains("control plane ready") || l.contains("kubectl --kubeconfig") {
-                let _ = tx.send(text.clone());
-            }
-        }
-    });
-    let printed = rx.recv_timeout(Duration::from_secs(120)).expect("`up` did not report ready within 120 s");
-    assert!(printed.contains("waiting for replicas"), "progress is shown: {printed}");
-    let up = Up { child };
-    // the exact kubectl command line is printed
-    let _ = rx.recv_timeout(Duration::from_secs(5));
-    up
-}
-
-fn kubectl(dir: &Path, args: &[&str]) -> (bool, String, String) {
-    let out = Command::new("kubectl")
-        .arg("--kubeconfig")
-        .arg(dir.join("kubeconfig"))
-        .arg("--cache-dir")
-        .arg(dir.join("kcache"))
-        .args(["--request-timeout", "5s"])
-        .args(args)
-        .output()
-        .expect("kubectl must be on the PATH");
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
-fn replicas(dir: &Path) -> Vec<serde_json::Value> {
-    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.join("cluster.json")).unwrap()).unwrap();
-    v["replicas"].as_array().unwrap().clone()
-}
-
-fn etcdctl(endpoints: &str, args: &[&str]) -> (bool, String) {
-    let out = Command::new("etcdctl")
-        .env("ETCDCTL_API", "3")
-        .args(["--endpoints", endpoints, "--command-timeout=5s"])
-        .args(args)
-        .output()
-        .expect("etcdctl must be installed (bash .ci/setup)");
-    (out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned())
-}
-
-fn alive(pid: u64) -> bool {
-    Path::new(&format!("/proc/{pid}")).exists()
-        && !std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default().contains(") Z ")
-}
+use common::*;
 
 #[test]
 fn up_serves_kubectl_survives_a_replica_kill_and_restarts_with_its_data() {
@@ -115,15 +25,19 @@ fn up_serves_kubectl_survives_a_replica_kill_and_restarts_with_its_data() {
     assert_eq!(v["serverVersion"]["minor"], "32");
     let (ok, out, err) = kubectl(&dir, &["get", "--raw", "/readyz"]);
     assert!(ok && out.trim() == "ok", "{out}{err}");
-    // discovery works (aggregated and legacy); resources do not exist yet,
-    // and kubectl says so clearly
-    let (ok, _, err) = kubectl(&dir, &["get", "pods"]);
-    assert!(!ok && err.contains("the server doesn't have a resource type \"pods\""), "{err}");
+    // discovery works (aggregated and legacy); the bootstrap namespaces exist
+    let (ok, out, err) = kubectl(&dir, &["get", "namespaces", "-o", "name"]);
+    assert!(ok, "{err}");
+    for ns in ["default", "kube-system", "kube-node-lease", "kube-public"] {
+        assert!(out.contains(&format!("namespace/{ns}\n")), "{out}");
+    }
     let (ok, out, err) = kubectl(&dir, &["get", "--raw", "/apis"]);
-    assert!(ok && out.contains("APIGroupList"), "{out}{err}");
-    // what is not served yet is a Kubernetes Status, not a hang
-    let (ok, _, err) = kubectl(&dir, &["get", "--raw", "/api/v1/namespaces/default/configmaps"]);
+    assert!(ok && out.contains("APIGroupList") && out.contains("\"apps\""), "{out}{err}");
+    // an unknown resource is a Kubernetes Status, not a hang
+    let (ok, _, err) = kubectl(&dir, &["get", "--raw", "/api/v1/namespaces/default/widgets"]);
     assert!(!ok && (err.contains("NotFound") || err.contains("could not find")), "{err}");
+    let (ok, _, err) = kubectl(&dir, &["create", "configmap", "kept", "--from-literal=a=b"]);
+    assert!(ok, "{err}");
 
     // cluster.json names every replica; their stores answer etcdctl
     let reps = replicas(&dir);
@@ -201,6 +115,8 @@ fn up_serves_kubectl_survives_a_replica_kill_and_restarts_with_its_data() {
         .collect();
     let (ok, out) = etcdctl(&eps.join(","), &["get", "/helmsman-test/kept"]);
     assert!(ok && out.contains("yes"), "data written before the restart is gone: {out}");
+    let (ok, out, err) = kubectl(&dir, &["get", "configmap", "kept", "-o", "jsonpath={.data.a}"]);
+    assert!(ok && out == "b", "object created before the restart is gone: {out}{err}");
     drop(_up2);
     for r in &reps {
         assert!(!alive(r["pid"].as_u64().unwrap()), "{} still running after `up` stopped", r["name"]);

@@ -1,0 +1,271 @@
+//! The storage mapping: objects ⇄ raft-store keys
+//! `/registry/<group>/<resource>/<namespace>/<name>` (cluster-scoped kinds
+//! leave out the namespace; the core group is spelled `core`), with the
+//! object's JSON as the value and its `resourceVersion` = the key's
+//! `mod_revision`.
+//!
+//! Guarantees: creates succeed only if the key does not exist (one txn);
+//! updates and deletes are compare-and-swap on the `mod_revision` the caller
+//! read, so a concurrent writer makes them fail with [`WriteError::Changed`]
+//! instead of being overwritten. Reads are linearizable unless the caller
+//! asks for any revision. `resourceVersion` is never stored in the value; it
+//! is set from the key's revision on every read.
+
+use std::sync::Arc;
+
+use proto::etcdserverpb::{
+    compare, request_op, response_op, Compare, DeleteRangeRequest, PutRequest, RangeRequest, RequestOp, TxnRequest,
+};
+use proto::mvccpb::KeyValue;
+use raft_store::Store;
+use serde_json::Value;
+
+use crate::error::ApiError;
+use crate::registry::{object, Kind};
+
+/// Key of one object.
+pub fn key(kind: &Kind, namespace: Option<&str>, name: &str) -> Vec<u8> {
+    let mut k = prefix(kind, namespace);
+    k.extend_from_slice(name.as_bytes());
+    k
+}
+
+/// Prefix of all objects of `kind` (in `namespace` when given).
+pub fn prefix(kind: &Kind, namespace: Option<&str>) -> Vec<u8> {
+    let mut s = format!("/registry/{}/{}/", kind.storage_group(), kind.resource);
+    if kind.namespaced {
+        if let Some(ns) = namespace {
+            s.push_str(ns);
+            s.push('/');
+        }
+    }
+    s.into_bytes()
+}
+
+/// The end of the range of keys starting with `prefix`.
+pub fn prefix_end(prefix: &[u8]) -> Vec<u8> {
+    let mut end = prefix.to_vec();
+    while let Some(last) = end.pop() {
+        if last < 0xff {
+            end.push(last + 1);
+            return end;
+        }
+    }
+    vec![0]
+}
+
+/// A stored object with its revision.
+#[derive(Debug, Clone)]
+pub struct Stored {
+    /// The object, `metadata.resourceVersion` set.
+    pub object: Value,
+    /// Its key's mod revision (= its resourceVersion).
+    pub revision: i64,
+}
+
+/// Why a conditional write did not happen.
+#[derive(Debug)]
+pub enum WriteError {
+    /// The key exists (create).
+    Exists,
+    /// The key is gone (update, delete).
+    Missing,
+    /// The key changed since the caller read it; the current object.
+    Changed(Box<Stored>),
+    /// A guard key (e.g. the namespace) changed.
+    GuardChanged,
+    /// The store failed.
+    Api(ApiError),
+}
+
+impl From<raft_store::StoreError> for WriteError {
+    fn from(e: raft_store::StoreError) -> Self {
+        WriteError::Api(e.into())
+    }
+}
+
+/// A list result.
+#[derive(Debug)]
+pub struct Listing {
+    /// Objects in key order.
+    pub items: Vec<Stored>,
+    /// Store revision the list was read at.
+    pub revision: i64,
+    /// More keys follow (when a limit was given): the last key returned.
+    pub more_after: Option<Vec<u8>>,
+}
+
+/// Object storage over a raft-store member.
+#[derive(Clone)]
+pub struct Objects {
+    store: Arc<Store>,
+}
+
+fn decode(kv: &KeyValue) -> Result<Stored, ApiError> {
+    let mut object: Value = serde_json::from_slice(&kv.value).map_err(|e| {
+        ApiError::internal(format!("stored object at {} is not JSON: {e}", String::from_utf8_lossy(&kv.key)))
+    })?;
+    object::set_resource_version(&mut object, kv.mod_revision);
+    Ok(Stored { object, revision: kv.mod_revision })
+}
+
+/// The stored bytes of an object: its JSON without `resourceVersion`.
+fn encode(obj: &Value) -> Vec<u8> {
+    let mut obj = obj.clone();
+    if let Some(m) = obj.get_mut("metadata").and_then(Value::as_object_mut) {
+        m.remove("resourceVersion");
+    }
+    serde_json::to_vec(&obj).unwrap_or_default()
+}
+
+fn cmp(key: &[u8], target: compare::CompareTarget, union: compare::TargetUnion) -> Compare {
+    Compare {
+        result: compare::CompareResult::Equal as i32,
+        target: target as i32,
+        key: key.to_vec(),
+        target_union: Some(union),
+        range_end: Vec::new(),
+    }
+}
+
+fn get_op(key: &[u8]) -> RequestOp {
+    RequestOp {
+        request: Some(request_op::Request::RequestRange(RangeRequest { key: key.to_vec(), ..Default::default() })),
+    }
+}
+
+fn put_op(key: &[u8], value: Vec<u8>) -> RequestOp {
+    RequestOp {
+        request: Some(request_op::Request::RequestPut(PutRequest { key: key.to_vec(), value, ..Default::default() })),
+    }
+}
+
+impl Objects {
+    /// Storage over `store`.
+    pub fn new(store: Arc<Store>) -> Self {
+        Objects { store }
+    }
+
+    /// The underlying store.
+    pub fn store(&self) -> &Arc<Store> {
+        &self.store
+    }
+
+    /// Read one object. `consistent` = linearizable; otherwise local.
+    pub async fn get(&self, key: &[u8], consistent: bool) -> Result<Option<Stored>, ApiError> {
+        let resp = self
+            .store
+            .range(RangeRequest { key: key.to_vec(), serializable: !consistent, ..Default::default() })
+            .await?;
+        resp.kvs.first().map(decode).transpose()
+    }
+
+    /// List keys under `prefix`, starting at `start` (inclusive) when given,
+    /// at `revision` (0 = current; linearizable unless `consistent` is
+    /// false), at most `limit` (0 = all).
+    pub async fn list(
+        &self,
+        prefix: &[u8],
+        start: Option<&[u8]>,
+        revision: i64,
+        consistent: bool,
+        limit: i64,
+    ) -> Result<Listing, ApiError> {
+        let resp = self
+            .store
+            .range(RangeRequest {
+                key: start.map_or_else(|| prefix.to_vec(), <[u8]>::to_vec),
+                range_end: prefix_end(prefix),
+                revision,
+                limit,
+                serializable: !consistent || revision > 0,
+                ..Default::default()
+            })
+            .await?;
+        let header_rev = resp.header.as_ref().map_or(0, |h| h.revision);
+        let items = resp.kvs.iter().map(decode).collect::<Result<Vec<_>, _>>()?;
+        let more_after = if resp.more { resp.kvs.last().map(|kv| kv.key.clone()) } else { None };
+        Ok(Listing { items, revision: if revision > 0 { revision } else { header_rev }, more_after })
+    }
+
+    /// Create `obj` at `key` if the key is free and, when `guard` is given,
+    /// the guard key still has that mod revision.
+    pub async fn create(&self, key: &[u8], obj: &Value, guard: Option<(&[u8], i64)>) -> Result<Stored, WriteError> {
+        let mut compare = vec![cmp(key, compare::CompareTarget::Create, compare::TargetUnion::CreateRevision(0))];
+        if let Some((gk, rev)) = guard {
+            compare.push(cmp(gk, compare::CompareTarget::Mod, compare::TargetUnion::ModRevision(rev)));
+        }
+        let resp = self
+            .store
+            .txn(TxnRequest { compare, success: vec![put_op(key, encode(obj))], failure: vec![get_op(key)] })
+            .await?;
+        let rev = resp.header.as_ref().map_or(0, |h| h.revision);
+        if resp.succeeded {
+            let mut object = obj.clone();
+            object::set_resource_version(&mut object, rev);
+            return Ok(Stored { object, revision: rev });
+        }
+        match first_range(&resp.responses) {
+            Some(_) => Err(WriteError::Exists),
+            None => Err(WriteError::GuardChanged),
+        }
+    }
+
+    /// Replace the object at `key` if its mod revision is still `expected`.
+    pub async fn update(&self, key: &[u8], obj: &Value, expected: i64) -> Result<Stored, WriteError> {
+        let compare = vec![cmp(key, compare::CompareTarget::Mod, compare::TargetUnion::ModRevision(expected))];
+        let resp = self
+            .store
+            .txn(TxnRequest { compare, success: vec![put_op(key, encode(obj))], failure: vec![get_op(key)] })
+            .await?;
+        let rev = resp.header.as_ref().map_or(0, |h| h.revision);
+        if resp.succeeded {
+            let mut object = obj.clone();
+            object::set_resource_version(&mut object, rev);
+            return Ok(Stored { object, revision: rev });
+        }
+        match first_range(&resp.responses) {
+            Some(kv) => Err(WriteError::Changed(Box::new(decode(&kv).map_err(WriteError::Api)?))),
+            None => Err(WriteError::Missing),
+        }
+    }
+
+    /// Delete the object at `key` if its mod revision is still `expected`.
+    /// Returns the revision of the delete.
+    pub async fn delete(&self, key: &[u8], expected: i64) -> Result<i64, WriteError> {
+        let compare = vec![cmp(key, compare::CompareTarget::Mod, compare::TargetUnion::ModRevision(expected))];
+        let del = RequestOp {
+            request: Some(request_op::Request::RequestDeleteRange(DeleteRangeRequest {
+                key: key.to_vec(),
+                ..Default::default()
+            })),
+        };
+        let resp = self.store.txn(TxnRequest { compare, success: vec![del], failure: vec![get_op(key)] }).await?;
+        let rev = resp.header.as_ref().map_or(0, |h| h.revision);
+        if resp.succeeded {
+            return Ok(rev);
+        }
+        match first_range(&resp.responses) {
+            Some(kv) => Err(WriteError::Changed(Box::new(decode(&kv).map_err(WriteError::Api)?))),
+            None => Err(WriteError::Missing),
+        }
+    }
+
+    /// The current store revision and compact revision (local).
+    pub fn revisions(&self) -> (i64, i64) {
+        use std::sync::atomic::Ordering;
+        (self.store.sm.revision.load(Ordering::SeqCst), self.store.sm.compact.load(Ordering::SeqCst))
+    }
+}
+
+fn first_range(responses: &[proto::etcdserverpb::ResponseOp]) -> Option<KeyValue> {
+    responses.iter().find_map(|r| match &r.response {
+        Some(response_op::Response::ResponseRange(rr)) => rr.kvs.first().cloned(),
+        _ => None,
+    })
+}
+
+/// Decode a watch event's key-value into an object with its resourceVersion.
+pub fn decode_kv(kv: &KeyValue) -> Result<Stored, ApiError> {
+    decode(kv)
+}

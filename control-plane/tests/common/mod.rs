@@ -1,0 +1,101 @@
+//! Helpers shared by the control-plane integration tests: a cluster started
+//! exactly as `control-plane up` does, and the real kubectl and etcdctl.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub fn port_base() -> u16 {
+    // below the ephemeral range; distinct per test process
+    20_000 + ((std::process::id() % 400) as u16) * 25
+}
+
+pub struct Up {
+    pub child: Child,
+}
+
+impl Drop for Up {
+    /// Ctrl-C, so that `up` stops its replicas; SIGKILL only if it hangs.
+    fn drop(&mut self) {
+        let _ = Command::new("kill").args(["-INT", &self.child.id().to_string()]).status();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn start_up(dir: &Path, port: u16, base: u16) -> Up {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_control-plane"))
+        .args(["up", "--data-dir"])
+        .arg(dir)
+        .args(["--port", &port.to_string(), "--base-port", &base.to_string()])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("spawn control-plane up");
+    let out = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut text = String::new();
+        for line in BufReader::new(out).split(b'\n').map_while(Result::ok) {
+            let l = String::from_utf8_lossy(&line).replace('\r', "\n");
+            text.push_str(&l);
+            text.push('\n');
+            if l.contains("control plane ready") || l.contains("kubectl --kubeconfig") {
+                let _ = tx.send(text.clone());
+            }
+        }
+    });
+    let printed = rx.recv_timeout(Duration::from_secs(120)).expect("`up` did not report ready within 120 s");
+    assert!(printed.contains("waiting for replicas"), "progress is shown: {printed}");
+    let up = Up { child };
+    // the exact kubectl command line is printed
+    let _ = rx.recv_timeout(Duration::from_secs(5));
+    up
+}
+
+pub fn kubectl(dir: &Path, args: &[&str]) -> (bool, String, String) {
+    let out = Command::new("kubectl")
+        .arg("--kubeconfig")
+        .arg(dir.join("kubeconfig"))
+        .arg("--cache-dir")
+        .arg(dir.join("kcache"))
+        .args(["--request-timeout", "5s"])
+        .args(args)
+        .output()
+        .expect("kubectl must be on the PATH");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+pub fn replicas(dir: &Path) -> Vec<serde_json::Value> {
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.join("cluster.json")).unwrap()).unwrap();
+    v["replicas"].as_array().unwrap().clone()
+}
+
+pub fn etcdctl(endpoints: &str, args: &[&str]) -> (bool, String) {
+    let out = Command::new("etcdctl")
+        .env("ETCDCTL_API", "3")
+        .args(["--endpoints", endpoints, "--command-timeout=5s"])
+        .args(args)
+        .output()
+        .expect("etcdctl must be installed (bash .ci/setup)");
+    (out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+pub fn alive(pid: u64) -> bool {
+    Path::new(&format!("/proc/{pid}")).exists()
+        && !std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default().contains(") Z ")
+}
