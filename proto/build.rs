@@ -7,6 +7,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         println!("cargo:rerun-if-changed={f}");
     }
     let fds = protox::compile(files, ["proto"])?;
-    tonic_prost_build::configure().build_server(true).build_client(true).compile_fds(fds)?;
+    // Watch events carry the shared JSON of an object without a copy.
+    tonic_prost_build::configure()
+        .build_server(true)
+        .build_client(true)
+        .bytes(".helmsman.api.v1.WatchEvent.object")
+        .compile_fds(fds)?;
     Ok(())
 }

@@ -87,8 +87,9 @@ impl From<raft_store::StoreError> for WriteError {
 /// A list result.
 #[derive(Debug)]
 pub struct Listing {
-    /// Objects in key order.
-    pub items: Vec<Stored>,
+    /// Stored key-values in key order (decode with [`decode_kv`] or
+    /// [`json_with_rv`]).
+    pub kvs: Vec<KeyValue>,
     /// Store revision the list was read at.
     pub revision: i64,
     /// More keys follow (when a limit was given): the last key returned.
@@ -183,9 +184,8 @@ impl Objects {
             })
             .await?;
         let header_rev = resp.header.as_ref().map_or(0, |h| h.revision);
-        let items = resp.kvs.iter().map(decode).collect::<Result<Vec<_>, _>>()?;
         let more_after = if resp.more { resp.kvs.last().map(|kv| kv.key.clone()) } else { None };
-        Ok(Listing { items, revision: if revision > 0 { revision } else { header_rev }, more_after })
+        Ok(Listing { kvs: resp.kvs, revision: if revision > 0 { revision } else { header_rev }, more_after })
     }
 
     /// Create `obj` at `key` if the key is free and, when `guard` is given,
@@ -268,4 +268,71 @@ fn first_range(responses: &[proto::etcdserverpb::ResponseOp]) -> Option<KeyValue
 /// Decode a watch event's key-value into an object with its resourceVersion.
 pub fn decode_kv(kv: &KeyValue) -> Result<Stored, ApiError> {
     decode(kv)
+}
+
+/// The JSON of a stored object with its `resourceVersion`, without parsing
+/// it: the stored bytes (serde_json output, no `resourceVersion`) with
+/// `"resourceVersion":"<mod_revision>"` inserted at the start of the
+/// top-level `metadata` object. Falls back to decode and encode if the bytes
+/// do not have that shape.
+pub fn json_with_rv(kv: &KeyValue) -> Result<Vec<u8>, ApiError> {
+    let v = &kv.value;
+    if let Some(at) = top_level_metadata_open(v) {
+        let field = format!("\"resourceVersion\":\"{}\"", kv.mod_revision);
+        let mut out = Vec::with_capacity(v.len() + field.len() + 1);
+        out.extend_from_slice(&v[..at]);
+        out.extend_from_slice(field.as_bytes());
+        if v.get(at) != Some(&b'}') {
+            out.push(b',');
+        }
+        out.extend_from_slice(&v[at..]);
+        return Ok(out);
+    }
+    serde_json::to_vec(&decode(kv)?.object).map_err(|e| ApiError::internal(e.to_string()))
+}
+
+/// Offset just after the `{` of the top-level `"metadata"` value.
+fn top_level_metadata_open(v: &[u8]) -> Option<usize> {
+    const KEY: &[u8] = b"\"metadata\":{";
+    let (mut depth, mut in_str, mut esc) = (0usize, false, false);
+    let mut i = 0;
+    while i < v.len() {
+        let b = v[i];
+        if in_str {
+            match (esc, b) {
+                (true, _) => esc = false,
+                (false, b'\\') => esc = true,
+                (false, b'"') => in_str = false,
+                _ => {}
+            }
+        } else {
+            match b {
+                b'"' if depth == 1 && v[i..].starts_with(KEY) => return Some(i + KEY.len()),
+                b'"' => in_str = true,
+                b'{' | b'[' => depth += 1,
+                b'}' | b']' => depth = depth.saturating_sub(1),
+                _ => {}
+            }
+        }
+        i += 1;
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resource_version_is_spliced_into_the_top_level_metadata() {
+        let obj = serde_json::json!({"apiVersion": "v1", "data": {"metadata": "x\"metadata\":{"}, "kind": "ConfigMap",
+            "metadata": {"name": "a"}, "spec": {"template": {"metadata": {}}}});
+        let kv = KeyValue { value: encode(&obj), mod_revision: 42, ..Default::default() };
+        let spliced: Value = serde_json::from_slice(&json_with_rv(&kv).unwrap()).unwrap();
+        let decoded = decode(&kv).unwrap().object;
+        assert_eq!(spliced, decoded);
+        assert_eq!(spliced["metadata"]["resourceVersion"], "42");
+        let empty = KeyValue { value: br#"{"metadata":{}}"#.to_vec(), mod_revision: 7, ..Default::default() };
+        assert_eq!(json_with_rv(&empty).unwrap(), br#"{"metadata":{"resourceVersion":"7"}}"#.to_vec());
+    }
 }

@@ -114,12 +114,19 @@ impl WatchHub {
         }
         let mut lagged = Vec::new();
         for (id, slot) in g.watchers.iter() {
-            let mine: Vec<Event> =
-                events.iter().filter(|e| slot.range.contains(&e.kv.as_ref().expect("event kv").key)).cloned().collect();
-            if mine.is_empty() {
-                continue;
-            }
-            if slot.tx.try_send(HubMsg::Events(rev, Arc::new(mine))).is_err() {
+            let inside = |e: &Event| slot.range.contains(&e.kv.as_ref().expect("event kv").key);
+            // The common case (every event in the watcher's range) shares
+            // the batch instead of copying it per watcher.
+            let mine = if events.iter().all(inside) {
+                events.clone()
+            } else {
+                let v: Vec<Event> = events.iter().filter(|e| inside(e)).cloned().collect();
+                if v.is_empty() {
+                    continue;
+                }
+                Arc::new(v)
+            };
+            if slot.tx.try_send(HubMsg::Events(rev, mine)).is_err() {
                 lagged.push(*id);
             }
         }

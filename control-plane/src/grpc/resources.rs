@@ -138,7 +138,7 @@ impl Resources for ResourcesService {
         };
         let page = self.api.list(kind, ns(kind, &r).as_deref(), &opts).await.map_err(|e| status(&e))?;
         Ok(Response::new(ListResponse {
-            items: page.items.iter().map(|o| serde_json::to_vec(o).unwrap_or_default()).collect(),
+            items: page.json_items().map_err(|e| status(&e))?,
             resource_version: page.revision.to_string(),
             r#continue: page.continue_token.unwrap_or_default(),
         }))
@@ -160,11 +160,13 @@ impl Resources for ResourcesService {
         let stream = futures::StreamExt::map(tokio_stream::wrappers::ReceiverStream::new(rx), |ev| {
             let (object, rv) = match &ev {
                 WatchEvent::Added(o) | WatchEvent::Modified(o) | WatchEvent::Deleted(o) => (
-                    serde_json::to_vec(o).unwrap_or_default(),
-                    o.pointer("/metadata/resourceVersion").and_then(Value::as_str).unwrap_or("").to_string(),
+                    o.json.clone(),
+                    o.object.pointer("/metadata/resourceVersion").and_then(Value::as_str).unwrap_or("").to_string(),
                 ),
-                WatchEvent::Bookmark(rev) => (Vec::new(), rev.to_string()),
-                WatchEvent::Error(e) => (serde_json::to_vec(&e.status()).unwrap_or_default(), String::new()),
+                WatchEvent::Bookmark(rev) => (bytes::Bytes::new(), rev.to_string()),
+                WatchEvent::Error(e) => {
+                    (bytes::Bytes::from(serde_json::to_vec(&e.status()).unwrap_or_default()), String::new())
+                }
             };
             Ok(PbWatchEvent { r#type: ev.type_name().to_string(), object, resource_version: rv })
         });

@@ -170,7 +170,7 @@ async fn dispatch(
                 return Ok(respond::watch_stream(kind, rx, format));
             }
             let page = api.list(kind, ns, &opts).await?;
-            Ok(respond::list(kind, page, format))
+            respond::list(kind, page, format)
         }
         (Method::GET, Some(name)) => {
             let s = api.get(kind, ns, &name, q.get("resourceVersion").map(String::as_str)).await?;
@@ -222,11 +222,7 @@ async fn dispatch(
                     let lo = list_options(kind, &q)?;
                     let items = api.delete_collection(kind, ns, &lo, &opts).await?;
                     let (rev, _) = api.objects.revisions();
-                    Ok(respond::list(
-                        kind,
-                        crate::server::read::Page { items, revision: rev, continue_token: None },
-                        format,
-                    ))
+                    Ok(respond::values(kind, items, rev, format))
                 }
             }
         }

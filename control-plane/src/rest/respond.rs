@@ -10,7 +10,7 @@ use tokio::sync::mpsc;
 
 use crate::error::ApiError;
 use crate::registry::{table, Kind};
-use crate::server::read::{list_object, Page};
+use crate::server::read::{list_json, Page};
 use crate::server::watch::WatchEvent;
 
 /// How the client wants objects.
@@ -67,13 +67,19 @@ pub fn object(kind: &Kind, code: u16, obj: Value, format: Format, warnings: &[St
 }
 
 /// A list (or Table).
-pub fn list(kind: &Kind, page: Page, format: Format) -> Response {
-    match format {
-        Format::Json => json(200, &list_object(kind, page), &[]),
+pub fn list(kind: &Kind, page: Page, format: Format) -> Result<Response, ApiError> {
+    Ok(match format {
+        Format::Json => {
+            let body = list_json(kind, &page)?;
+            let mut r = Response::new(Body::from(body));
+            r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+            r
+        }
         Format::Table => {
+            let objects = page.objects()?;
             let t = table::table(
                 kind.kind,
-                &page.items,
+                &objects,
                 &page.revision.to_string(),
                 page.continue_token.as_deref(),
                 true,
@@ -81,6 +87,18 @@ pub fn list(kind: &Kind, page: Page, format: Format) -> Response {
             );
             json(200, &t, &[])
         }
+    })
+}
+
+/// A list of objects that are not a store page (e.g. what deletecollection removed).
+pub fn values(kind: &Kind, items: Vec<Value>, revision: i64, format: Format) -> Response {
+    match format {
+        Format::Json => json(
+            200,
+            &json!({"kind": kind.list_kind(), "apiVersion": kind.api_version(), "metadata": {"resourceVersion": revision.to_string()}, "items": items}),
+            &[],
+        ),
+        Format::Table => json(200, &table::table(kind.kind, &items, &revision.to_string(), None, true, now()), &[]),
     }
 }
 
@@ -90,10 +108,19 @@ pub fn watch_stream(kind: &'static Kind, rx: mpsc::Receiver<WatchEvent>, format:
     let stream = tokio_stream::wrappers::ReceiverStream::new(rx).map(move |ev| {
         let object = match &ev {
             WatchEvent::Added(o) | WatchEvent::Modified(o) | WatchEvent::Deleted(o) => match format {
-                Format::Json => o.clone(),
+                // The shared encoding: no per-watcher serialization.
+                Format::Json => {
+                    let mut line = Vec::with_capacity(o.json.len() + 32);
+                    line.extend_from_slice(b"{\"type\":\"");
+                    line.extend_from_slice(ev.type_name().as_bytes());
+                    line.extend_from_slice(b"\",\"object\":");
+                    line.extend_from_slice(&o.json);
+                    line.extend_from_slice(b"}\n");
+                    return Ok::<_, std::convert::Infallible>(bytes::Bytes::from(line));
+                }
                 Format::Table => {
-                    let rv = o.pointer("/metadata/resourceVersion").and_then(Value::as_str).unwrap_or("").to_string();
-                    let t = table::table(kind.kind, std::slice::from_ref(o), &rv, None, first, now());
+                    let rv = o.object.pointer("/metadata/resourceVersion").and_then(Value::as_str).unwrap_or("").to_string();
+                    let t = table::table(kind.kind, std::slice::from_ref(&o.object), &rv, None, first, now());
                     first = false;
                     t
                 }
@@ -106,7 +133,7 @@ pub fn watch_stream(kind: &'static Kind, rx: mpsc::Receiver<WatchEvent>, format:
         };
         let mut line = serde_json::to_vec(&json!({"type": ev.type_name(), "object": object})).unwrap_or_default();
         line.push(b'\n');
-        Ok::<_, std::convert::Infallible>(bytes::Bytes::from(line))
+        Ok(bytes::Bytes::from(line))
     });
     let mut r = Response::new(Body::from_stream(stream));
     r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));

@@ -198,7 +198,7 @@ impl ApiServer {
     ) -> Result<Vec<Value>, ApiError> {
         let page = self.list(kind, ns, list).await?;
         let mut out = Vec::new();
-        for o in page.items {
+        for o in page.objects()? {
             let name = object::name(&o).unwrap_or("").to_string();
             match self.delete_one(kind, object::namespace(&o), &name, opts).await {
                 Ok(d) => out.push(d),

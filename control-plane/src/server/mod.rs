@@ -11,6 +11,7 @@
 
 pub mod admission;
 pub mod delete;
+pub mod events;
 pub mod read;
 pub mod watch;
 pub mod write;
@@ -23,12 +24,14 @@ use crate::storage::Objects;
 pub struct ApiServer {
     /// Object storage.
     pub objects: Objects,
+    /// Watch events decoded once for all watchers.
+    pub events: std::sync::Arc<events::EventCache>,
 }
 
 impl ApiServer {
     /// Serve from `objects`.
     pub fn new(objects: Objects) -> Self {
-        ApiServer { objects }
+        ApiServer { objects, events: Default::default() }
     }
 }
 

@@ -9,6 +9,7 @@
 //! the first.
 
 use base64::Engine;
+use proto::mvccpb::KeyValue;
 use serde_json::{json, Value};
 
 use super::{ApiServer, ListOptions};
@@ -22,8 +23,8 @@ const SCAN_CHUNK: i64 = 1000;
 /// One page of a list.
 #[derive(Debug)]
 pub struct Page {
-    /// Matching objects.
-    pub items: Vec<Value>,
+    /// Matching objects as stored.
+    pub items: Vec<KeyValue>,
     /// The list's resourceVersion.
     pub revision: i64,
     /// Token for the next page.
@@ -131,20 +132,19 @@ impl ApiServer {
             })?;
             revision = listing.revision;
             consistent = false;
-            for s in listing.items {
-                if !self.matches(kind, &s.object, opts) {
-                    continue;
+            for kv in listing.kvs {
+                if opts.labels.is_some() || opts.fields.is_some() {
+                    let s = storage::decode_kv(&kv)?;
+                    if !self.matches(kind, &s.object, opts) {
+                        continue;
+                    }
                 }
                 if limit > 0 && items.len() as i64 >= limit {
                     more = true;
                     break 'scan;
                 }
-                last_key = Some(storage::key(
-                    kind,
-                    crate::registry::object::namespace(&s.object),
-                    crate::registry::object::name(&s.object).unwrap_or(""),
-                ));
-                items.push(s.object);
+                last_key = Some(kv.key.clone());
+                items.push(kv);
             }
             match listing.more_after {
                 Some(mut next) if limit > 0 => {
@@ -172,11 +172,39 @@ impl ApiServer {
     }
 }
 
-/// A `FooList` object.
-pub fn list_object(kind: &Kind, page: Page) -> Value {
+impl Page {
+    /// The objects, decoded.
+    pub fn objects(&self) -> Result<Vec<Value>, ApiError> {
+        self.items.iter().map(|kv| storage::decode_kv(kv).map(|s| s.object)).collect()
+    }
+
+    /// Each object's JSON, without parsing it.
+    pub fn json_items(&self) -> Result<Vec<Vec<u8>>, ApiError> {
+        self.items.iter().map(storage::json_with_rv).collect()
+    }
+}
+
+/// The JSON of a `FooList`, assembled from the stored bytes.
+pub fn list_json(kind: &Kind, page: &Page) -> Result<Vec<u8>, ApiError> {
     let mut meta = json!({"resourceVersion": page.revision.to_string()});
-    if let Some(c) = page.continue_token {
+    if let Some(c) = &page.continue_token {
         meta["continue"] = json!(c);
     }
-    json!({"kind": kind.list_kind(), "apiVersion": kind.api_version(), "metadata": meta, "items": page.items})
+    let head = format!(
+        "{{\"kind\":\"{}\",\"apiVersion\":\"{}\",\"metadata\":{},\"items\":[",
+        kind.list_kind(),
+        kind.api_version(),
+        meta
+    );
+    let items = page.json_items()?;
+    let mut out = Vec::with_capacity(head.len() + items.iter().map(|i| i.len() + 1).sum::<usize>() + 2);
+    out.extend_from_slice(head.as_bytes());
+    for (i, item) in items.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(item);
+    }
+    out.extend_from_slice(b"]}");
+    Ok(out)
 }

@@ -10,15 +10,16 @@
 //! (410 Expired) and the stream ends. An object that stops (starts)
 //! matching the selectors is sent as DELETED (ADDED), as Kubernetes does.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use proto::mvccpb::{event::EventType, Event};
 use raft_store::keys::KeyRange;
 use raft_store::watch_hub::HubMsg;
 use raft_store::StoreError;
-use serde_json::Value;
 use tokio::sync::mpsc;
 
+use super::events::Decoded;
 use super::{ApiServer, ListOptions};
 use crate::error::ApiError;
 use crate::registry::Kind;
@@ -27,15 +28,15 @@ use crate::storage::{self, Stored};
 /// How often an idle watch that allows bookmarks gets one.
 const BOOKMARK_EVERY: Duration = Duration::from_secs(10);
 
-/// One watch event.
+/// One watch event. Objects are shared by every watcher that sees them.
 #[derive(Debug, Clone)]
 pub enum WatchEvent {
     /// A new (or newly matching) object.
-    Added(Value),
+    Added(Arc<Decoded>),
     /// A changed object.
-    Modified(Value),
+    Modified(Arc<Decoded>),
     /// A removed (or no longer matching) object, at the revision of removal.
-    Deleted(Value),
+    Deleted(Arc<Decoded>),
     /// Everything up to this revision has been sent.
     Bookmark(i64),
     /// The watch failed (e.g. 410 Expired); the stream ends after it.
@@ -102,8 +103,15 @@ impl ApiServer {
                 };
                 match self.list(kind, ns, &initial).await {
                     Ok(page) => {
-                        for o in page.items {
-                            if tx.send(WatchEvent::Added(o)).await.is_err() {
+                        let objects = match page.objects() {
+                            Ok(o) => o,
+                            Err(e) => {
+                                let _ = tx.send(WatchEvent::Error(e)).await;
+                                return;
+                            }
+                        };
+                        for o in objects {
+                            if tx.send(WatchEvent::Added(Decoded::new(o))).await.is_err() {
                                 return;
                             }
                         }
@@ -192,19 +200,27 @@ impl ApiServer {
 
     fn convert(&self, kind: &Kind, opts: &ListOptions, e: &Event) -> Option<WatchEvent> {
         let kv = e.kv.as_ref()?;
-        let prev = e.prev_kv.as_ref().and_then(|p| storage::decode_kv(p).ok());
-        let old_match = prev.as_ref().map(|p| self.matches(kind, &p.object, opts));
+        let filtered = opts.labels.is_some() || opts.fields.is_some();
         if e.r#type == EventType::Delete as i32 {
-            let Stored { mut object, .. } = prev?;
-            crate::registry::object::set_resource_version(&mut object, kv.mod_revision);
-            return old_match.unwrap_or(false).then_some(WatchEvent::Deleted(object));
+            let prev = e.prev_kv.as_ref()?;
+            let gone = self.events.get_or(kv.mod_revision, &kv.key, || {
+                let Stored { mut object, .. } = storage::decode_kv(prev).ok()?;
+                crate::registry::object::set_resource_version(&mut object, kv.mod_revision);
+                Some(object)
+            })?;
+            return (!filtered || self.matches(kind, &gone.object, opts)).then_some(WatchEvent::Deleted(gone));
         }
-        let new = storage::decode_kv(kv).ok()?;
-        let new_match = self.matches(kind, &new.object, opts);
+        let new = self.events.get_or(kv.mod_revision, &kv.key, || storage::decode_kv(kv).ok().map(|s| s.object))?;
+        let old_match = match &e.prev_kv {
+            None => None,
+            Some(_) if !filtered => Some(true),
+            Some(p) => Some(storage::decode_kv(p).is_ok_and(|p| self.matches(kind, &p.object, opts))),
+        };
+        let new_match = !filtered || self.matches(kind, &new.object, opts);
         match (old_match, new_match) {
-            (None | Some(false), true) => Some(WatchEvent::Added(new.object)),
-            (Some(true), true) => Some(WatchEvent::Modified(new.object)),
-            (Some(true), false) => Some(WatchEvent::Deleted(new.object)),
+            (None | Some(false), true) => Some(WatchEvent::Added(new)),
+            (Some(true), true) => Some(WatchEvent::Modified(new)),
+            (Some(true), false) => Some(WatchEvent::Deleted(new)),
             (_, false) => None,
         }
     }
