@@ -292,7 +292,7 @@ async fn main() -> Result<()> {
     eprintln!(">> starting a 3-replica cluster in {}", dir.display());
     let (_up, urls) = start(&dir)?;
     let http = reqwest::Client::builder().pool_max_idle_per_host(512).tcp_nodelay(true).build()?;
-    let cl = Arc::new(Clients { grpc: channels(&urls, 4).await?, http, urls: urls.clone() });
+    let cl = Arc::new(Clients { grpc: channels(&urls, 16).await?, http, urls: urls.clone() });
     // warm-up
     closed(&cl, Via::Grpc, 16, 1).await;
 

@@ -189,16 +189,25 @@ impl Objects {
     }
 
     /// Create `obj` at `key` if the key is free and, when `guard` is given,
-    /// the guard key still has that mod revision.
-    pub async fn create(&self, key: &[u8], obj: &Value, guard: Option<(&[u8], i64)>) -> Result<Stored, WriteError> {
+    /// the guard key still has that mod revision; `reserve` keys are created
+    /// in the same transaction (each must be free; their value is `key`).
+    pub async fn create(
+        &self,
+        key: &[u8],
+        obj: &Value,
+        guard: Option<(&[u8], i64)>,
+        reserve: &[Vec<u8>],
+    ) -> Result<Stored, WriteError> {
         let mut compare = vec![cmp(key, compare::CompareTarget::Create, compare::TargetUnion::CreateRevision(0))];
         if let Some((gk, rev)) = guard {
             compare.push(cmp(gk, compare::CompareTarget::Mod, compare::TargetUnion::ModRevision(rev)));
         }
-        let resp = self
-            .store
-            .txn(TxnRequest { compare, success: vec![put_op(key, encode(obj))], failure: vec![get_op(key)] })
-            .await?;
+        let mut success = vec![put_op(key, encode(obj))];
+        for r in reserve {
+            compare.push(cmp(r, compare::CompareTarget::Create, compare::TargetUnion::CreateRevision(0)));
+            success.push(put_op(r, key.to_vec()));
+        }
+        let resp = self.store.txn(TxnRequest { compare, success, failure: vec![get_op(key)] }).await?;
         let rev = resp.header.as_ref().map_or(0, |h| h.revision);
         if resp.succeeded {
             let mut object = obj.clone();
@@ -209,6 +218,12 @@ impl Objects {
             Some(_) => Err(WriteError::Exists),
             None => Err(WriteError::GuardChanged),
         }
+    }
+
+    /// Whether `key` exists (linearizable).
+    pub async fn exists(&self, key: &[u8]) -> Result<bool, ApiError> {
+        let r = self.store.range(RangeRequest { key: key.to_vec(), count_only: true, ..Default::default() }).await?;
+        Ok(r.count > 0)
     }
 
     /// Replace the object at `key` if its mod revision is still `expected`.
@@ -230,17 +245,20 @@ impl Objects {
         }
     }
 
-    /// Delete the object at `key` if its mod revision is still `expected`.
-    /// Returns the revision of the delete.
-    pub async fn delete(&self, key: &[u8], expected: i64) -> Result<i64, WriteError> {
+    /// Delete the object at `key` if its mod revision is still `expected`,
+    /// together with the `also` keys (its reservations). Returns the
+    /// revision of the delete.
+    pub async fn delete(&self, key: &[u8], expected: i64, also: &[Vec<u8>]) -> Result<i64, WriteError> {
         let compare = vec![cmp(key, compare::CompareTarget::Mod, compare::TargetUnion::ModRevision(expected))];
-        let del = RequestOp {
+        let del = |k: &[u8]| RequestOp {
             request: Some(request_op::Request::RequestDeleteRange(DeleteRangeRequest {
-                key: key.to_vec(),
+                key: k.to_vec(),
                 ..Default::default()
             })),
         };
-        let resp = self.store.txn(TxnRequest { compare, success: vec![del], failure: vec![get_op(key)] }).await?;
+        let mut success = vec![del(key)];
+        success.extend(also.iter().map(|k| del(k)));
+        let resp = self.store.txn(TxnRequest { compare, success, failure: vec![get_op(key)] }).await?;
         let rev = resp.header.as_ref().map_or(0, |h| h.revision);
         if resp.succeeded {
             return Ok(rev);

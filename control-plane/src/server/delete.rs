@@ -170,7 +170,7 @@ impl ApiServer {
             }
             let result = match outcome {
                 Mark(m) => self.objects.update(&key, &m, current.revision).await.map(|s| s.object),
-                Remove => self.objects.delete(&key, current.revision).await.map(|rev| {
+                Remove => self.objects.delete(&key, current.revision, &held(kind, &current.object)).await.map(|rev| {
                     let mut o = current.object.clone();
                     object::set_resource_version(&mut o, rev);
                     o
@@ -230,7 +230,7 @@ impl ApiServer {
         let key = storage::key(ns_kind, None, ns);
         for _ in 0..MAX_ATTEMPTS {
             let Some(cur) = self.objects.get(&key, true).await? else { return Ok(()) };
-            match self.objects.delete(&key, cur.revision).await {
+            match self.objects.delete(&key, cur.revision, &[]).await {
                 Ok(_) | Err(WriteError::Missing) => return Ok(()),
                 Err(WriteError::Changed(_)) => continue,
                 Err(WriteError::Api(e)) => return Err(e),
@@ -246,6 +246,15 @@ enum Outcome {
     Remove,
 }
 use Outcome::{Mark, Remove};
+
+/// The reservation keys an object holds (a Service's IP and node ports).
+pub fn held(kind: &Kind, obj: &Value) -> Vec<Vec<u8>> {
+    if kind.kind == "Service" {
+        super::service_alloc::held(obj)
+    } else {
+        Vec::new()
+    }
+}
 
 /// Whether deleting this pod waits for its node: it is bound and not done.
 fn pod_needs_grace(pod: &Value) -> bool {

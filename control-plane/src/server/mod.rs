@@ -13,6 +13,7 @@ pub mod admission;
 pub mod delete;
 pub mod events;
 pub mod read;
+pub mod service_alloc;
 pub mod watch;
 pub mod write;
 

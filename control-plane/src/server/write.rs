@@ -7,7 +7,7 @@
 
 use serde_json::{json, Value};
 
-use super::{admission, ApiServer, Part, WriteOptions, Written};
+use super::{admission, service_alloc, ApiServer, Part, WriteOptions, Written};
 use crate::error::ApiError;
 use crate::patch::{self, PatchType};
 use crate::registry::selector::LabelSelector;
@@ -107,10 +107,41 @@ impl ApiServer {
                 (true, Some(ns)) => Some(self.namespace_guard(kind, ns, &name).await?),
                 _ => None,
             };
-            match self.objects.create(&key, &obj, guard.as_ref().map(|(k, r)| (k.as_slice(), *r))).await {
+            let mut attempt = obj.clone();
+            let plan = if kind.kind == "Service" {
+                service_alloc::plan(&mut attempt).map_err(|m| {
+                    ApiError::invalid(kind, &name, format!("Service \"{name}\" is invalid: {m}"), Vec::new())
+                })?
+            } else {
+                service_alloc::Plan::default()
+            };
+            match self.objects.create(&key, &attempt, guard.as_ref().map(|(k, r)| (k.as_slice(), *r)), &plan.keys).await
+            {
                 Ok(s) => return Ok(Written { object: s.object, created: true, warnings }),
                 Err(WriteError::Exists) => return Err(ApiError::already_exists(kind, &name)),
-                Err(WriteError::GuardChanged) => continue,
+                Err(WriteError::GuardChanged) => {
+                    if let Some(ip) = &plan.requested_ip {
+                        if self.objects.exists(&service_alloc::ip_key(ip)).await? {
+                            return Err(ApiError::invalid(
+                                kind,
+                                &name,
+                                format!("Service \"{name}\" is invalid: spec.clusterIPs: Invalid value: []string{{\"{ip}\"}}: failed to allocate IP {ip}: provided IP is already allocated"),
+                                Vec::new(),
+                            ));
+                        }
+                    }
+                    for port in &plan.requested_ports {
+                        if self.objects.exists(&service_alloc::node_port_key(*port)).await? {
+                            return Err(ApiError::invalid(
+                                kind,
+                                &name,
+                                format!("Service \"{name}\" is invalid: spec.ports.nodePort: Invalid value: {port}: provided port is already allocated"),
+                                Vec::new(),
+                            ));
+                        }
+                    }
+                    continue;
+                }
                 Err(WriteError::Api(e)) => return Err(e),
                 Err(WriteError::Missing | WriteError::Changed(_)) => continue,
             }
@@ -180,7 +211,7 @@ impl ApiServer {
             return Ok(Written { object: obj, created: false, warnings });
         }
         if object::is_deleting(&obj) && object::finalizers(&obj).is_empty() {
-            let rev = self.objects.delete(&key, current.revision).await?;
+            let rev = self.objects.delete(&key, current.revision, &super::delete::held(kind, &current.object)).await?;
             object::set_resource_version(&mut obj, rev);
             return Ok(Written { object: obj, created: false, warnings });
         }

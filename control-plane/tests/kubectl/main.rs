@@ -121,6 +121,8 @@ fn kubectl_drives_the_cluster() {
     let out = ok(&dir, &["get", "svc", "-n", "demo"]);
     assert_eq!(header(&out), ["NAME", "TYPE", "CLUSTER-IP", "EXTERNAL-IP", "PORT(S)", "AGE"]);
     assert_eq!(row(&out, "web")[1], "ClusterIP");
+    let ip = row(&out, "web")[2].clone();
+    assert!(ip.starts_with("10.") && ip.split('.').count() == 4, "a cluster IP from 10.96.0.0/12: {ip}");
     assert_eq!(row(&out, "web")[4], "80/TCP");
     let (okk, out, err) = kubectl(&dir, &["get", "pods", "-n", "demo"]);
     assert!(okk && out.is_empty() && err.contains("No resources found in demo namespace."), "{out}{err}");
@@ -147,6 +149,32 @@ fn kubectl_drives_the_cluster() {
     assert_eq!(out.trim(), "configmap/web-config");
     let (okk, _, err) = kubectl(&dir, &["get", "cm", "-n", "demo", "--field-selector", "spec.nope=1"]);
     assert!(!okk && err.contains("spec.nope"), "{err}");
+
+    // version skew: kubectl 1.31 and 1.33 read and apply too
+    let dispatcher = std::fs::canonicalize(
+        String::from_utf8(Command::new("sh").args(["-c", "command -v kubectl"]).output().unwrap().stdout)
+            .unwrap()
+            .trim(),
+    )
+    .unwrap();
+    for v in ["1.31", "1.33"] {
+        let bin = dispatcher.parent().unwrap().join(format!("kubectl.{v}"));
+        let run = |args: &[&str]| {
+            let o = Command::new(&bin)
+                .arg("--kubeconfig")
+                .arg(dir.join("kubeconfig"))
+                .arg("--cache-dir")
+                .arg(dir.join(format!("kcache-{v}")))
+                .args(args)
+                .output()
+                .unwrap_or_else(|e| panic!("{}: {e}", bin.display()));
+            assert!(o.status.success(), "kubectl {v} {args:?}: {}", String::from_utf8_lossy(&o.stderr));
+            String::from_utf8_lossy(&o.stdout).into_owned()
+        };
+        assert_eq!(&row(&run(&["get", "deploy", "-n", "demo"]), "web")[..2], ["web", "0/2"], "kubectl {v}");
+        let out = run(&["apply", "-f", m1.to_str().unwrap()]);
+        assert!(out.contains("deployment.apps/web unchanged"), "kubectl {v}: {out}");
+    }
 
     // re-apply with a changed image (client-side): configured, generation bumps
     let m2 = write_manifest(tmp.path(), "1.37");
@@ -287,6 +315,13 @@ fn kubectl_drives_the_cluster() {
     assert!(out.contains("namespace \"demo\" deleted"), "{out}");
     let (okk, _, err) = kubectl(&dir, &["get", "ns", "demo"]);
     assert!(!okk && err.contains("not found"), "{err}");
+    // the deleted Service's cluster IP reservation went with it
+    let eps: Vec<String> = replicas(&dir)
+        .iter()
+        .map(|r| r["store_client_url"].as_str().unwrap().trim_start_matches("http://").to_string())
+        .collect();
+    let (okk, out) = etcdctl(&eps.join(","), &["get", "--prefix", "--keys-only", "/registry/core/serviceips/"]);
+    assert!(okk && out.trim().is_empty(), "reservations left behind: {out}");
 
     // imperative creates and explain
     let out = ok(&dir, &["create", "namespace", "made"]);
