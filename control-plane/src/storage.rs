@@ -208,11 +208,8 @@ impl Objects {
             success.push(put_op(r, key.to_vec()));
         }
         let resp = self.store.txn(TxnRequest { compare, success, failure: vec![get_op(key)] }).await?;
-        let rev = resp.header.as_ref().map_or(0, |h| h.revision);
-        if resp.succeeded {
-            let mut object = obj.clone();
-            object::set_resource_version(&mut object, rev);
-            return Ok(Stored { object, revision: rev });
+        if let Some(stored) = written(&resp, obj) {
+            return Ok(stored);
         }
         match first_range(&resp.responses) {
             Some(_) => Err(WriteError::Exists),
@@ -233,11 +230,8 @@ impl Objects {
             .store
             .txn(TxnRequest { compare, success: vec![put_op(key, encode(obj))], failure: vec![get_op(key)] })
             .await?;
-        let rev = resp.header.as_ref().map_or(0, |h| h.revision);
-        if resp.succeeded {
-            let mut object = obj.clone();
-            object::set_resource_version(&mut object, rev);
-            return Ok(Stored { object, revision: rev });
+        if let Some(stored) = written(&resp, obj) {
+            return Ok(stored);
         }
         match first_range(&resp.responses) {
             Some(kv) => Err(WriteError::Changed(Box::new(decode(&kv).map_err(WriteError::Api)?))),
@@ -274,6 +268,17 @@ impl Objects {
         use std::sync::atomic::Ordering;
         (self.store.sm.revision.load(Ordering::SeqCst), self.store.sm.compact.load(Ordering::SeqCst))
     }
+}
+
+/// The stored object of a successful write txn (None if it failed).
+fn written(resp: &proto::etcdserverpb::TxnResponse, obj: &Value) -> Option<Stored> {
+    if !resp.succeeded {
+        return None;
+    }
+    let revision = resp.header.as_ref().map_or(0, |h| h.revision);
+    let mut object = obj.clone();
+    object::set_resource_version(&mut object, revision);
+    Some(Stored { object, revision })
 }
 
 fn first_range(responses: &[proto::etcdserverpb::ResponseOp]) -> Option<KeyValue> {

@@ -60,6 +60,19 @@ fn from_scale(kind: &Kind, obj: &Value, scale: &Value) -> Result<Value, ApiError
     Ok(out)
 }
 
+/// The outcome of one compare-and-swap attempt of an update: `None` =
+/// lost a race, read again and retry (unless the client pinned a
+/// resourceVersion, which is then stale).
+fn settle(res: Result<Written, WriteError>, pinned: bool, kind: &Kind, name: &str) -> Option<Result<Written, ApiError>> {
+    match res {
+        Ok(w) => Some(Ok(w)),
+        Err(WriteError::Changed(_)) if pinned => Some(Err(ApiError::stale(kind, name))),
+        Err(WriteError::Missing) => Some(Err(ApiError::not_found(kind, name))),
+        Err(WriteError::Api(e)) => Some(Err(e)),
+        Err(WriteError::Changed(_) | WriteError::Exists | WriteError::GuardChanged) => None,
+    }
+}
+
 fn body_rv(obj: &Value) -> Option<String> {
     obj.pointer("/metadata/resourceVersion").and_then(Value::as_str).filter(|s| !s.is_empty()).map(str::to_string)
 }
@@ -175,13 +188,9 @@ impl ApiServer {
             } else {
                 body.clone()
             };
-            match self.store_update(kind, ns, name, part, &current, new, opts).await {
-                Err(WriteError::Changed(_)) if pinned.is_none() => continue,
-                Err(WriteError::Changed(_)) => return Err(ApiError::stale(kind, name)),
-                Err(WriteError::Missing) => return Err(ApiError::not_found(kind, name)),
-                Err(WriteError::Api(e)) => return Err(e),
-                Err(WriteError::Exists | WriteError::GuardChanged) => continue,
-                Ok(w) => return Ok(w),
+            let res = self.store_update(kind, ns, name, part, &current, new, opts).await;
+            if let Some(done) = settle(res, pinned.is_some(), kind, name) {
+                return done;
             }
         }
         Err(ApiError::stale(kind, name))
@@ -265,13 +274,9 @@ impl ApiServer {
                 // Apply tracked its own managedFields; do not add an Update entry.
                 o.field_manager = Some(String::new());
             }
-            match self.store_update(kind, ns, name, part, &current, new, &o).await {
-                Err(WriteError::Changed(_)) if !pins => continue,
-                Err(WriteError::Changed(_)) => return Err(ApiError::stale(kind, name)),
-                Err(WriteError::Missing) => return Err(ApiError::not_found(kind, name)),
-                Err(WriteError::Api(e)) => return Err(e),
-                Err(WriteError::Exists | WriteError::GuardChanged) => continue,
-                Ok(w) => return Ok(w),
+            let res = self.store_update(kind, ns, name, part, &current, new, &o).await;
+            if let Some(done) = settle(res, pins, kind, name) {
+                return done;
             }
         }
         Err(ApiError::stale(kind, name))
