@@ -63,7 +63,12 @@ fn from_scale(kind: &Kind, obj: &Value, scale: &Value) -> Result<Value, ApiError
 /// The outcome of one compare-and-swap attempt of an update: `None` =
 /// lost a race, read again and retry (unless the client pinned a
 /// resourceVersion, which is then stale).
-fn settle(res: Result<Written, WriteError>, pinned: bool, kind: &Kind, name: &str) -> Option<Result<Written, ApiError>> {
+fn settle(
+    res: Result<Written, WriteError>,
+    pinned: bool,
+    kind: &Kind,
+    name: &str,
+) -> Option<Result<Written, ApiError>> {
     match res {
         Ok(w) => Some(Ok(w)),
         Err(WriteError::Changed(_)) if pinned => Some(Err(ApiError::stale(kind, name))),
