@@ -135,6 +135,27 @@ fn get_op(key: &[u8]) -> RequestOp {
     }
 }
 
+fn delete_op(key: &[u8]) -> RequestOp {
+    RequestOp {
+        request: Some(request_op::Request::RequestDeleteRange(DeleteRangeRequest {
+            key: key.to_vec(),
+            ..Default::default()
+        })),
+    }
+}
+
+/// Delete reservation `r` only if it still names `owner` (a nested txn, so
+/// a reservation taken over by another object is never freed by mistake).
+fn release_op(r: &[u8], owner: &[u8]) -> RequestOp {
+    RequestOp {
+        request: Some(request_op::Request::RequestTxn(TxnRequest {
+            compare: vec![cmp(r, compare::CompareTarget::Value, compare::TargetUnion::Value(owner.to_vec()))],
+            success: vec![delete_op(r)],
+            failure: Vec::new(),
+        })),
+    }
+}
+
 fn put_op(key: &[u8], value: Vec<u8>) -> RequestOp {
     RequestOp {
         request: Some(request_op::Request::RequestPut(PutRequest { key: key.to_vec(), value, ..Default::default() })),
@@ -223,35 +244,42 @@ impl Objects {
         Ok(r.count > 0)
     }
 
-    /// Replace the object at `key` if its mod revision is still `expected`.
-    pub async fn update(&self, key: &[u8], obj: &Value, expected: i64) -> Result<Stored, WriteError> {
-        let compare = vec![cmp(key, compare::CompareTarget::Mod, compare::TargetUnion::ModRevision(expected))];
-        let resp = self
-            .store
-            .txn(TxnRequest { compare, success: vec![put_op(key, encode(obj))], failure: vec![get_op(key)] })
-            .await?;
+    /// Replace the object at `key` if its mod revision is still `expected`;
+    /// in the same transaction create the `reserve` keys (each must be free)
+    /// and delete the `release` keys that still belong to `key`.
+    pub async fn update(
+        &self,
+        key: &[u8],
+        obj: &Value,
+        expected: i64,
+        reserve: &[Vec<u8>],
+        release: &[Vec<u8>],
+    ) -> Result<Stored, WriteError> {
+        let mut compare = vec![cmp(key, compare::CompareTarget::Mod, compare::TargetUnion::ModRevision(expected))];
+        let mut success = vec![put_op(key, encode(obj))];
+        for r in reserve {
+            compare.push(cmp(r, compare::CompareTarget::Create, compare::TargetUnion::CreateRevision(0)));
+            success.push(put_op(r, key.to_vec()));
+        }
+        success.extend(release.iter().map(|r| release_op(r, key)));
+        let resp = self.store.txn(TxnRequest { compare, success, failure: vec![get_op(key)] }).await?;
         if let Some(stored) = written(&resp, obj) {
             return Ok(stored);
         }
         match first_range(&resp.responses) {
+            Some(kv) if kv.mod_revision == expected => Err(WriteError::GuardChanged),
             Some(kv) => Err(WriteError::Changed(Box::new(decode(&kv).map_err(WriteError::Api)?))),
             None => Err(WriteError::Missing),
         }
     }
 
     /// Delete the object at `key` if its mod revision is still `expected`,
-    /// together with the `also` keys (its reservations). Returns the
-    /// revision of the delete.
+    /// together with the `also` keys (its reservations) that still belong
+    /// to it. Returns the revision of the delete.
     pub async fn delete(&self, key: &[u8], expected: i64, also: &[Vec<u8>]) -> Result<i64, WriteError> {
         let compare = vec![cmp(key, compare::CompareTarget::Mod, compare::TargetUnion::ModRevision(expected))];
-        let del = |k: &[u8]| RequestOp {
-            request: Some(request_op::Request::RequestDeleteRange(DeleteRangeRequest {
-                key: k.to_vec(),
-                ..Default::default()
-            })),
-        };
-        let mut success = vec![del(key)];
-        success.extend(also.iter().map(|k| del(k)));
+        let mut success = vec![delete_op(key)];
+        success.extend(also.iter().map(|r| release_op(r, key)));
         let resp = self.store.txn(TxnRequest { compare, success, failure: vec![get_op(key)] }).await?;
         let rev = resp.header.as_ref().map_or(0, |h| h.revision);
         if resp.succeeded {

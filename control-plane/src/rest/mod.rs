@@ -200,6 +200,8 @@ async fn dispatch(
             let w = api.patch(kind, ns, &name, part, pt, &bytes, &opts).await?;
             Ok(respond::object(kind, if w.created { 201 } else { 200 }, w.object, format, &w.warnings))
         }
+        (Method::DELETE, _) if part != Part::Main => Err(ApiError::method_not_allowed(uri.path())),
+        (Method::DELETE, None) if kind.namespaced && ns.is_none() => Err(ApiError::method_not_allowed(uri.path())),
         (Method::DELETE, name) => {
             let bytes = body::read(body).await?;
             let mut opts = DeleteOptions {

@@ -255,7 +255,7 @@ pub fn update(
         }
     }
     if kind.kind == "Service" {
-        carry_allocations(old, &mut obj);
+        super::service_alloc::carry(old, &mut obj);
     }
     let old_meta = old.get("metadata").and_then(Value::as_object).cloned().unwrap_or_default();
     let meta = object::meta_mut(&mut obj);
@@ -293,31 +293,6 @@ pub fn update(
     }
     run_validation(kind, &obj, Some(old))?;
     Ok((obj, warnings))
-}
-
-/// A Service update that leaves out its allocated cluster IP or node ports
-/// keeps them (as Kubernetes does), so a PUT of a manifest works.
-fn carry_allocations(old: &Value, new: &mut Value) {
-    let Some(spec) = new.get_mut("spec").and_then(Value::as_object_mut) else { return };
-    if spec.get("clusterIP").and_then(Value::as_str).is_none_or(str::is_empty) {
-        for f in ["clusterIP", "clusterIPs"] {
-            if let Some(v) = old.pointer(&format!("/spec/{f}")) {
-                spec.insert(f.into(), v.clone());
-            }
-        }
-    }
-    let old_ports = old.pointer("/spec/ports").and_then(Value::as_array).cloned().unwrap_or_default();
-    if let Some(ports) = spec.get_mut("ports").and_then(Value::as_array_mut) {
-        for p in ports.iter_mut() {
-            if p.get("nodePort").and_then(Value::as_u64).unwrap_or(0) != 0 {
-                continue;
-            }
-            let same = old_ports.iter().find(|o| o.get("port") == p.get("port") && o.get("nodePort").is_some());
-            if let (Some(o), Some(m)) = (same, p.as_object_mut()) {
-                m.insert("nodePort".into(), o["nodePort"].clone());
-            }
-        }
-    }
 }
 
 #[cfg(test)]

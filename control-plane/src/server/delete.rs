@@ -88,8 +88,9 @@ impl ApiServer {
         if kind.kind == "Namespace" && !opts.dry_run {
             let me = self.clone();
             let ns_name = name.to_string();
+            let uid = out.pointer("/metadata/uid").and_then(Value::as_str).unwrap_or("").to_string();
             tokio::spawn(async move {
-                if let Err(e) = me.finish_namespace(&ns_name).await {
+                if let Err(e) = me.finish_namespace(&ns_name, &uid).await {
                     tracing::warn!(namespace = %ns_name, error = %e, "namespace teardown did not finish; deleting the namespace again retries it");
                 }
             });
@@ -146,7 +147,8 @@ impl ApiServer {
                 Mark(marked)
             } else if kind.kind == "Pod" && pod_needs_grace(obj) {
                 let default = obj.pointer("/spec/terminationGracePeriodSeconds").and_then(Value::as_i64).unwrap_or(30);
-                let grace = opts.grace_period_seconds.unwrap_or(default).max(0);
+                // (clamped to a year: larger values would overflow timestamps)
+                let grace = opts.grace_period_seconds.unwrap_or(default).clamp(0, 365 * 86_400);
                 let current_grace = obj.pointer("/metadata/deletionGracePeriodSeconds").and_then(Value::as_i64);
                 if grace == 0 {
                     Remove
@@ -169,7 +171,7 @@ impl ApiServer {
                 });
             }
             let result = match outcome {
-                Mark(m) => self.objects.update(&key, &m, current.revision).await.map(|s| s.object),
+                Mark(m) => self.objects.update(&key, &m, current.revision, &[], &[]).await.map(|s| s.object),
                 Remove => self.objects.delete(&key, current.revision, &held(kind, &current.object)).await.map(|rev| {
                     let mut o = current.object.clone();
                     object::set_resource_version(&mut o, rev);
@@ -209,8 +211,19 @@ impl ApiServer {
         Ok(out)
     }
 
-    /// Delete the contents of a terminating namespace, then the namespace.
-    pub async fn finish_namespace(&self, ns: &str) -> Result<(), ApiError> {
+    /// Delete the contents of the terminating namespace `ns` with `uid`,
+    /// then the namespace. Does nothing once `ns` is gone or is another
+    /// namespace (recreated under the same name).
+    pub async fn finish_namespace(&self, ns: &str, uid: &str) -> Result<(), ApiError> {
+        let ns_kind = crate::registry::kinds::by_kind("v1", "Namespace")
+            .ok_or_else(|| ApiError::internal("no Namespace kind"))?;
+        let key = storage::key(ns_kind, None, ns);
+        let still_ours =
+            |o: &Value| object::is_deleting(o) && o.pointer("/metadata/uid").and_then(Value::as_str) == Some(uid);
+        match self.objects.get(&key, true).await? {
+            Some(cur) if still_ours(&cur.object) => {}
+            _ => return Ok(()),
+        }
         let opts = DeleteOptions { grace_period_seconds: Some(0), ..Default::default() };
         for kind in KINDS.iter().filter(|k| k.namespaced) {
             self.delete_collection(kind, Some(ns), &ListOptions::default(), &opts).await?;
@@ -225,11 +238,11 @@ impl ApiServer {
                 ));
             }
         }
-        let ns_kind = crate::registry::kinds::by_kind("v1", "Namespace")
-            .ok_or_else(|| ApiError::internal("no Namespace kind"))?;
-        let key = storage::key(ns_kind, None, ns);
         for _ in 0..MAX_ATTEMPTS {
             let Some(cur) = self.objects.get(&key, true).await? else { return Ok(()) };
+            if !still_ours(&cur.object) {
+                return Ok(());
+            }
             match self.objects.delete(&key, cur.revision, &[]).await {
                 Ok(_) | Err(WriteError::Missing) => return Ok(()),
                 Err(WriteError::Changed(_)) => continue,

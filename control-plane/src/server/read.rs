@@ -40,12 +40,12 @@ struct ContinueToken {
 
 fn encode_token(rv: i64, start: &str) -> String {
     let t = ContinueToken { v: "meta.k8s.io/v1".into(), rv, start: start.into() };
-    base64::engine::general_purpose::STANDARD.encode(serde_json::to_vec(&t).unwrap_or_default())
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(serde_json::to_vec(&t).unwrap_or_default())
 }
 
 fn decode_token(s: &str) -> Result<ContinueToken, ApiError> {
     let bad = || ApiError::bad_request("continue key is not valid: start the list again without `continue`");
-    let bytes = base64::engine::general_purpose::STANDARD.decode(s).map_err(|_| bad())?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(s).map_err(|_| bad())?;
     let t: ContinueToken = serde_json::from_slice(&bytes).map_err(|_| bad())?;
     if t.v != "meta.k8s.io/v1" || t.rv <= 0 || t.start.contains("..") {
         return Err(bad());

@@ -35,27 +35,37 @@ pub fn in_range(ip: &str) -> bool {
     ip.parse::<Ipv4Addr>().is_ok_and(|a| (RANGE_START..RANGE_START + RANGE_SIZE).contains(&u32::from(a)))
 }
 
-/// What a Service create must reserve.
+/// What a Service write must reserve and release.
 #[derive(Debug, Default)]
 pub struct Plan {
-    /// Reservation keys to create with the Service.
+    /// Reservation keys to create with the Service (each must be free).
     pub keys: Vec<Vec<u8>>,
-    /// The cluster IP was chosen by the client (a taken one is an error,
-    /// not a retry).
-    pub requested_ip: Option<String>,
-    /// Node ports chosen by the client.
-    pub requested_ports: Vec<u64>,
+    /// Reservation keys the Service no longer holds (update only).
+    pub release: Vec<Vec<u8>>,
+    /// Of `keys`, those the client chose (taken = an error, not a retry).
+    pub requested: Vec<Vec<u8>>,
 }
 
-/// Fill in a cluster IP and node ports on `svc` (random ones where the
-/// client left them out) and return the reservations. Call again for a
-/// retry: random choices are redrawn.
-pub fn plan(svc: &mut Value) -> Result<Plan, String> {
-    let mut p = Plan::default();
-    let Some(spec) = svc.get_mut("spec").and_then(Value::as_object_mut) else { return Ok(p) };
-    let ty = spec.get("type").and_then(Value::as_str).unwrap_or("ClusterIP").to_string();
+fn needs_node_ports(ty: &str) -> bool {
+    ty == "NodePort" || ty == "LoadBalancer"
+}
+
+fn service_type(svc: &Value) -> String {
+    svc.pointer("/spec/type").and_then(Value::as_str).unwrap_or("ClusterIP").to_string()
+}
+
+/// Fill in a cluster IP and node ports on `svc` where the client left them
+/// out (random free-looking ones), checking the ones it chose. Returns the
+/// keys `svc` holds and, of those, the ones the client chose.
+/// Reservation keys.
+type Keys = Vec<Vec<u8>>;
+
+fn fill(svc: &mut Value) -> Result<(Keys, Keys), String> {
+    let ty = service_type(svc);
+    let mut requested = Vec::new();
+    let Some(spec) = svc.get_mut("spec").and_then(Value::as_object_mut) else { return Ok((Vec::new(), requested)) };
     if ty == "ExternalName" {
-        return Ok(p);
+        return Ok((Vec::new(), requested));
     }
     let mut rng = rand::thread_rng();
     match spec.get("clusterIP").and_then(Value::as_str).filter(|s| !s.is_empty()) {
@@ -66,54 +76,133 @@ pub fn plan(svc: &mut Value) -> Result<Plan, String> {
                     "spec.clusterIPs[0]: Invalid value: \"{ip}\": provided IP is not in the valid range. The range of valid IPs is 10.96.0.0/12"
                 ));
             }
-            p.requested_ip = Some(ip.to_string());
-            p.keys.push(ip_key(ip));
+            requested.push(ip_key(ip));
         }
         None => {
             let off = rng.gen_range(2..RANGE_SIZE - 1);
             let ip = Ipv4Addr::from(RANGE_START + off).to_string();
-            p.keys.push(ip_key(&ip));
             spec.insert("clusterIP".into(), json!(ip));
             spec.insert("clusterIPs".into(), json!([ip]));
         }
     }
-    if ty == "NodePort" || ty == "LoadBalancer" {
-        if let Some(ports) = spec.get_mut("ports").and_then(Value::as_array_mut) {
-            for port in ports.iter_mut() {
-                match port.get("nodePort").and_then(Value::as_u64).filter(|n| *n != 0) {
-                    Some(n) => {
-                        if !NODE_PORTS.contains(&(n as u16)) || n > u64::from(u16::MAX) {
-                            return Err(format!(
-                                "spec.ports.nodePort: Invalid value: {n}: provided port is not in the valid range. The range of valid ports is 30000-32767"
-                            ));
-                        }
-                        p.requested_ports.push(n);
-                        p.keys.push(node_port_key(n));
+    if needs_node_ports(&ty) {
+        let ports = spec.get_mut("ports").and_then(Value::as_array_mut);
+        let ports: &mut Vec<Value> = match ports {
+            Some(p) => p,
+            None => return Ok((held(svc), requested)),
+        };
+        let mut used: Vec<u64> =
+            ports.iter().filter_map(|p| p.get("nodePort").and_then(Value::as_u64)).filter(|n| *n != 0).collect();
+        for n in &used {
+            if !(30000..=32767).contains(n) {
+                return Err(format!(
+                    "spec.ports.nodePort: Invalid value: {n}: provided port is not in the valid range. The range of valid ports is 30000-32767"
+                ));
+            }
+            requested.push(node_port_key(*n));
+        }
+        for port in ports.iter_mut() {
+            if port.get("nodePort").and_then(Value::as_u64).unwrap_or(0) == 0 {
+                let n = loop {
+                    let n = u64::from(rng.gen_range(NODE_PORTS));
+                    if !used.contains(&n) {
+                        break n;
                     }
-                    None => {
-                        let n = u64::from(rng.gen_range(NODE_PORTS));
-                        p.keys.push(node_port_key(n));
-                        port["nodePort"] = json!(n);
-                    }
-                }
+                };
+                used.push(n);
+                port["nodePort"] = json!(n);
             }
         }
     }
-    Ok(p)
+    Ok((held(svc), requested))
 }
 
-/// The reservation keys a stored Service holds (for its delete).
+/// Fill in a new Service's cluster IP and node ports and return what to
+/// reserve. Call again for a retry: random choices are redrawn.
+pub fn plan(svc: &mut Value) -> Result<Plan, String> {
+    let (keys, requested) = fill(svc)?;
+    Ok(Plan { keys, release: Vec::new(), requested })
+}
+
+/// For an update from `old` to `new`: fill in what the new type needs and
+/// return the keys to reserve (held by `new` only) and release (held by
+/// `old` only).
+pub fn plan_update(old: &Value, new: &mut Value) -> Result<Plan, String> {
+    let (now, requested) = fill(new)?;
+    let before = held(old);
+    let keys: Vec<Vec<u8>> = now.iter().filter(|k| !before.contains(k)).cloned().collect();
+    let release = before.into_iter().filter(|k| !now.contains(k)).collect();
+    let requested = requested.into_iter().filter(|k| keys.contains(k)).collect();
+    Ok(Plan { keys, release, requested })
+}
+
+/// The reservation keys a Service holds (each once).
 pub fn held(svc: &Value) -> Vec<Vec<u8>> {
     let mut keys = Vec::new();
+    if service_type(svc) == "ExternalName" {
+        return keys;
+    }
     if let Some(ip) = svc.pointer("/spec/clusterIP").and_then(Value::as_str).filter(|s| !s.is_empty() && *s != "None") {
         keys.push(ip_key(ip));
     }
     for port in svc.pointer("/spec/ports").and_then(Value::as_array).into_iter().flatten() {
         if let Some(n) = port.get("nodePort").and_then(Value::as_u64).filter(|n| *n != 0) {
-            keys.push(node_port_key(n));
+            let k = node_port_key(n);
+            if !keys.contains(&k) {
+                keys.push(k);
+            }
         }
     }
     keys
+}
+
+/// A Service update that leaves out its allocated cluster IP or node ports
+/// keeps them (as Kubernetes does) where its new type still uses them, so a
+/// PUT of a manifest works. Ports are matched by (port, protocol).
+pub fn carry(old: &Value, new: &mut Value) {
+    let ty = service_type(new);
+    let Some(spec) = new.get_mut("spec").and_then(Value::as_object_mut) else { return };
+    if ty != "ExternalName" && spec.get("clusterIP").and_then(Value::as_str).is_none_or(str::is_empty) {
+        for f in ["clusterIP", "clusterIPs"] {
+            if let Some(v) = old.pointer(&format!("/spec/{f}")) {
+                spec.insert(f.into(), v.clone());
+            }
+        }
+    }
+    if !needs_node_ports(&ty) {
+        // A type change drops the fields the old type needed, when the
+        // client just carried them along (as Kubernetes does).
+        let mut drop: Vec<&str> = vec!["externalTrafficPolicy", "allocateLoadBalancerNodePorts", "healthCheckNodePort"];
+        if ty == "ExternalName" {
+            drop.extend(["clusterIP", "clusterIPs", "ipFamilies", "ipFamilyPolicy", "internalTrafficPolicy"]);
+        }
+        for f in drop {
+            if spec.get(f).is_some() && spec.get(f) == old.pointer(&format!("/spec/{f}")) {
+                spec.remove(f);
+            }
+        }
+        if let Some(ports) = spec.get_mut("ports").and_then(Value::as_array_mut) {
+            for p in ports.iter_mut().filter_map(Value::as_object_mut) {
+                p.remove("nodePort");
+            }
+        }
+        return;
+    }
+    let proto = |p: &Value| p.get("protocol").and_then(Value::as_str).unwrap_or("TCP").to_string();
+    let old_ports = old.pointer("/spec/ports").and_then(Value::as_array).cloned().unwrap_or_default();
+    if let Some(ports) = spec.get_mut("ports").and_then(Value::as_array_mut) {
+        for p in ports.iter_mut() {
+            if p.get("nodePort").and_then(Value::as_u64).unwrap_or(0) != 0 {
+                continue;
+            }
+            let same = old_ports
+                .iter()
+                .find(|o| o.get("port") == p.get("port") && proto(o) == proto(p) && o.get("nodePort").is_some());
+            if let (Some(o), Some(m)) = (same, p.as_object_mut()) {
+                m.insert("nodePort".into(), o["nodePort"].clone());
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -129,9 +218,23 @@ mod tests {
         assert_eq!(svc["spec"]["clusterIPs"], json!([ip]));
         let np = svc["spec"]["ports"][0]["nodePort"].as_u64().unwrap();
         assert!((30000..=32767).contains(&np));
-        assert_eq!(p.requested_ports, vec![30080]);
+        assert_eq!(p.requested, vec![node_port_key(30080)]);
         assert_eq!(p.keys.len(), 3);
         assert_eq!(held(&svc), p.keys);
+        // the same node port for TCP and UDP is one reservation
+        let mut dns = json!({"spec": {"type": "NodePort", "ports": [{"port": 53, "nodePort": 30053}, {"port": 53, "protocol": "UDP", "nodePort": 30053}]}});
+        assert_eq!(plan(&mut dns).unwrap().keys.len(), 2);
+        // NodePort -> ClusterIP releases the node ports; ExternalName releases everything
+        let mut cip = svc.clone();
+        cip["spec"]["type"] = json!("ClusterIP");
+        for p in cip["spec"]["ports"].as_array_mut().unwrap() {
+            p.as_object_mut().unwrap().remove("nodePort");
+        }
+        let u = plan_update(&svc, &mut cip).unwrap();
+        assert!(u.keys.is_empty());
+        assert_eq!(u.release.len(), 2);
+        let mut ext = json!({"spec": {"type": "ExternalName", "externalName": "x.example"}});
+        assert_eq!(plan_update(&svc, &mut ext).unwrap().release.len(), 3);
         let mut headless = json!({"spec": {"clusterIP": "None", "ports": [{"port": 80}]}});
         assert!(plan(&mut headless).unwrap().keys.is_empty());
         let mut outside = json!({"spec": {"clusterIP": "192.168.0.1"}});

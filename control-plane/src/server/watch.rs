@@ -28,6 +28,18 @@ use crate::storage::{self, Stored};
 /// How often an idle watch that allows bookmarks gets one.
 const BOOKMARK_EVERY: Duration = Duration::from_secs(10);
 
+/// Removes a hub subscription when dropped.
+struct Unsubscribe<'a> {
+    hub: &'a raft_store::watch_hub::WatchHub,
+    id: u64,
+}
+
+impl Drop for Unsubscribe<'_> {
+    fn drop(&mut self) {
+        self.hub.unsubscribe(self.id);
+    }
+}
+
 /// One watch event. Objects are shared by every watcher that sees them.
 #[derive(Debug, Clone)]
 pub enum WatchEvent {
@@ -68,11 +80,13 @@ impl ApiServer {
         let (tx, rx) = mpsc::channel(256);
         let start = match opts.resource_version.as_deref() {
             None | Some("") | Some("0") => None,
-            Some(rv) => Some(super::read::parse_rv(rv)?),
+            Some(rv) => Some(super::read::parse_rv(rv)?.min(i64::MAX - 1)),
         };
         let me = self.clone();
         tokio::spawn(async move {
-            let timeout = opts.timeout_seconds.map(Duration::from_secs).unwrap_or(Duration::from_secs(3600));
+            // 0 means "the default", as in Kubernetes.
+            let timeout =
+                opts.timeout_seconds.filter(|t| *t > 0).map(Duration::from_secs).unwrap_or(Duration::from_secs(3600));
             let stop = me.objects.store().stop.clone();
             tokio::select! {
                 _ = me.run_watch(kind, ns.as_deref(), &opts, start, &tx) => {}
@@ -144,7 +158,8 @@ impl ApiServer {
                     return;
                 }
             };
-            let id = sub.id;
+            // Unsubscribes however this watch ends (timeout, client gone, stop).
+            let guard = Unsubscribe { hub, id: sub.id };
             let mut rx = sub.rx;
             for (rev, evs) in sub.backlog {
                 if rev < next {
@@ -152,30 +167,35 @@ impl ApiServer {
                 }
                 next = rev + 1;
                 if !self.forward(kind, opts, &evs, tx).await {
-                    hub.unsubscribe(id);
                     return;
                 }
             }
+            // The backlog ran up to the registration revision.
+            next = next.max(sub.registered_at + 1);
             let mut ticker = tokio::time::interval(BOOKMARK_EVERY);
             ticker.tick().await;
             loop {
                 tokio::select! {
-                    _ = ticker.tick(), if opts.bookmarks => hub.request_progress(id),
+                    // Progress keeps `next` current on a quiet range (so a
+                    // resubscription does not replay or hit compaction) and
+                    // gives bookmarks.
+                    _ = ticker.tick() => hub.request_progress(guard.id),
                     m = rx.recv() => match m {
                         Some(HubMsg::Events(rev, evs)) => {
                             if rev < next {
                                 continue;
                             }
                             next = rev + 1;
-                            ticker.reset();
+                            if opts.bookmarks {
+                                ticker.reset();
+                            }
                             if !self.forward(kind, opts, &evs, tx).await {
-                                hub.unsubscribe(id);
                                 return;
                             }
                         }
                         Some(HubMsg::Progress(rev)) => {
-                            if opts.bookmarks && tx.send(WatchEvent::Bookmark(rev)).await.is_err() {
-                                hub.unsubscribe(id);
+                            next = next.max(rev + 1);
+                            if opts.bookmarks && tx.send(WatchEvent::Bookmark(next - 1)).await.is_err() {
                                 return;
                             }
                         }
@@ -211,16 +231,22 @@ impl ApiServer {
             return (!filtered || self.matches(kind, &gone.object, opts)).then_some(WatchEvent::Deleted(gone));
         }
         let new = self.events.get_or(kv.mod_revision, &kv.key, || storage::decode_kv(kv).ok().map(|s| s.object))?;
+        let prev = if filtered { e.prev_kv.as_ref().and_then(|p| storage::decode_kv(p).ok()) } else { None };
         let old_match = match &e.prev_kv {
             None => None,
             Some(_) if !filtered => Some(true),
-            Some(p) => Some(storage::decode_kv(p).is_ok_and(|p| self.matches(kind, &p.object, opts))),
+            Some(_) => Some(prev.as_ref().is_some_and(|p| self.matches(kind, &p.object, opts))),
         };
         let new_match = !filtered || self.matches(kind, &new.object, opts);
         match (old_match, new_match) {
             (None | Some(false), true) => Some(WatchEvent::Added(new)),
             (Some(true), true) => Some(WatchEvent::Modified(new)),
-            (Some(true), false) => Some(WatchEvent::Deleted(new)),
+            // No longer selected: the last selected state, at this revision.
+            (Some(true), false) => {
+                let Stored { mut object, .. } = prev?;
+                crate::registry::object::set_resource_version(&mut object, kv.mod_revision);
+                Some(WatchEvent::Deleted(Decoded::new(object)))
+            }
             (_, false) => None,
         }
     }

@@ -78,6 +78,18 @@ fn settle(
     }
 }
 
+/// Equal but for `resourceVersion`.
+fn same_object(a: &Value, b: &Value) -> bool {
+    let strip = |v: &Value| {
+        let mut v = v.clone();
+        if let Some(m) = v.get_mut("metadata").and_then(Value::as_object_mut) {
+            m.remove("resourceVersion");
+        }
+        v
+    };
+    strip(a) == strip(b)
+}
+
 fn body_rv(obj: &Value) -> Option<String> {
     obj.pointer("/metadata/resourceVersion").and_then(Value::as_str).filter(|s| !s.is_empty()).map(str::to_string)
 }
@@ -102,6 +114,23 @@ impl ApiServer {
             ));
         }
         Ok((key, s.revision))
+    }
+
+    /// After a Service write lost on a reservation: a 422 if one the client
+    /// chose is taken (a random one is simply drawn again).
+    async fn check_requested(&self, kind: &Kind, name: &str, plan: &service_alloc::Plan) -> Result<(), ApiError> {
+        for k in &plan.requested {
+            if self.objects.exists(k).await? {
+                let what = String::from_utf8_lossy(k).rsplit('/').next().unwrap_or("").to_string();
+                return Err(ApiError::invalid(
+                    kind,
+                    name,
+                    format!("Service \"{name}\" is invalid: {what}: provided IP or port is already allocated"),
+                    Vec::new(),
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// Create an object.
@@ -138,26 +167,7 @@ impl ApiServer {
                 Ok(s) => return Ok(Written { object: s.object, created: true, warnings }),
                 Err(WriteError::Exists) => return Err(ApiError::already_exists(kind, &name)),
                 Err(WriteError::GuardChanged) => {
-                    if let Some(ip) = &plan.requested_ip {
-                        if self.objects.exists(&service_alloc::ip_key(ip)).await? {
-                            return Err(ApiError::invalid(
-                                kind,
-                                &name,
-                                format!("Service \"{name}\" is invalid: spec.clusterIPs: Invalid value: []string{{\"{ip}\"}}: failed to allocate IP {ip}: provided IP is already allocated"),
-                                Vec::new(),
-                            ));
-                        }
-                    }
-                    for port in &plan.requested_ports {
-                        if self.objects.exists(&service_alloc::node_port_key(*port)).await? {
-                            return Err(ApiError::invalid(
-                                kind,
-                                &name,
-                                format!("Service \"{name}\" is invalid: spec.ports.nodePort: Invalid value: {port}: provided port is already allocated"),
-                                Vec::new(),
-                            ));
-                        }
-                    }
+                    self.check_requested(kind, &name, &plan).await?;
                     continue;
                 }
                 Err(WriteError::Api(e)) => return Err(e),
@@ -224,12 +234,40 @@ impl ApiServer {
         if opts.dry_run {
             return Ok(Written { object: obj, created: false, warnings });
         }
-        if object::is_deleting(&obj) && object::finalizers(&obj).is_empty() {
+        // Kubernetes' rule: the write that removes the last finalizer of an
+        // object marked for deletion removes it (not every write to a pod in
+        // its grace period; namespaces are removed by their teardown).
+        let last_finalizer_gone =
+            !object::finalizers(&current.object).is_empty() && object::finalizers(&obj).is_empty();
+        if object::is_deleting(&obj) && last_finalizer_gone && kind.kind != "Namespace" {
             let rev = self.objects.delete(&key, current.revision, &super::delete::held(kind, &current.object)).await?;
             object::set_resource_version(&mut obj, rev);
             return Ok(Written { object: obj, created: false, warnings });
         }
-        let s = self.objects.update(&key, &obj, current.revision).await?;
+        if same_object(&obj, &current.object) {
+            // Nothing changed: no write, no event (as Kubernetes does).
+            let object = if part == Part::Scale { to_scale(&current.object) } else { current.object.clone() };
+            return Ok(Written { object, created: false, warnings });
+        }
+        let plan = if kind.kind == "Service" {
+            service_alloc::plan_update(&current.object, &mut obj).map_err(|m| {
+                WriteError::Api(ApiError::invalid(
+                    kind,
+                    name,
+                    format!("Service \"{name}\" is invalid: {m}"),
+                    Vec::new(),
+                ))
+            })?
+        } else {
+            service_alloc::Plan::default()
+        };
+        let s = match self.objects.update(&key, &obj, current.revision, &plan.keys, &plan.release).await {
+            Err(WriteError::GuardChanged) => {
+                self.check_requested(kind, name, &plan).await.map_err(WriteError::Api)?;
+                return Err(WriteError::GuardChanged);
+            }
+            other => other?,
+        };
         let object = if part == Part::Scale { to_scale(&s.object) } else { s.object };
         Ok(Written { object, created: false, warnings })
     }
@@ -254,7 +292,11 @@ impl ApiServer {
             let current = match self.get(kind, ns, name, None).await {
                 Ok(c) => c,
                 Err(e) if e.code == 404 && patch_type == PatchType::Apply && part == Part::Main => {
-                    return self.apply_create(kind, ns, name, &doc, opts).await;
+                    match self.apply_create(kind, ns, name, &doc, opts).await {
+                        // Created concurrently: apply onto it.
+                        Err(e) if e.reason == "AlreadyExists" => continue,
+                        other => return other,
+                    }
                 }
                 Err(e) => return Err(e),
             };

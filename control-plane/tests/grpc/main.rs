@@ -68,7 +68,7 @@ async fn grpc_crud_and_a_watch_that_survives_its_replica() {
         .await
         .unwrap_err();
     assert_eq!(e.code(), tonic::Code::AlreadyExists);
-    let st: Value = serde_json::from_slice(e.details()).unwrap();
+    let st = control_plane::grpc::kubernetes_status(&e).expect("the Kubernetes Status in the error details");
     assert_eq!(
         (st["kind"].as_str(), st["reason"].as_str(), st["code"].as_i64()),
         (Some("Status"), Some("AlreadyExists"), Some(409))

@@ -18,9 +18,12 @@ struct Api {
 
 impl Api {
     async fn send(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+        let merge = method == "PATCH_MERGE";
+        let method = if merge { "PATCH" } else { method };
         let mut r = self.http.request(method.parse().unwrap(), format!("{}{path}", self.base));
         if let Some(b) = body {
-            r = r.json(&b);
+            let ct = if merge { "application/merge-patch+json" } else { "application/json" };
+            r = r.header("Content-Type", ct).body(serde_json::to_vec(&b).unwrap());
         }
         let resp = r.send().await.unwrap();
         let code = resp.status().as_u16();
@@ -59,6 +62,9 @@ async fn api_semantics() {
     let marked = api.ok("DELETE", &format!("{pods}/bound"), None).await;
     assert!(marked["metadata"]["deletionTimestamp"].is_string(), "{marked}");
     assert_eq!(marked["metadata"]["deletionGracePeriodSeconds"], 30);
+    api.ok("GET", &format!("{pods}/bound"), None).await;
+    // writes during the grace period (status from the node, labels) keep it
+    api.ok("PATCH_MERGE", &format!("{pods}/bound"), Some(json!({"metadata": {"labels": {"x": "y"}}}))).await;
     api.ok("GET", &format!("{pods}/bound"), None).await;
     api.ok("DELETE", &format!("{pods}/bound?gracePeriodSeconds=0"), None).await;
     assert_eq!(api.send("GET", &format!("{pods}/bound"), None).await.0, 404);
@@ -134,6 +140,23 @@ async fn api_semantics() {
     api.ok("DELETE", &format!("{svcs}/sa"), None).await;
     let b = api.ok("POST", svcs, Some(svc("sb", Some(&ip)))).await;
     assert_eq!(b["spec"]["clusterIP"], ip.as_str(), "a deleted Service's IP is free again");
+    // updates reserve and release node ports in the same transaction
+    let b_port = b["spec"]["ports"][0]["nodePort"].as_u64().unwrap();
+    let c = api.ok("POST", svcs, Some(svc("sc", None))).await;
+    let mut steal = c.clone();
+    steal["spec"]["ports"][0]["nodePort"] = json!(b_port);
+    let (code, st) = api.send("PUT", &format!("{svcs}/sc"), Some(steal)).await;
+    assert_eq!(code, 422, "a node port held by another Service: {st}");
+    let mut to_cip = b.clone();
+    to_cip["spec"]["type"] = json!("ClusterIP");
+    to_cip["spec"]["ports"][0].as_object_mut().unwrap().remove("nodePort");
+    let cip = api.ok("PUT", &format!("{svcs}/sb"), Some(to_cip)).await;
+    assert!(cip["spec"]["ports"][0]["nodePort"].is_null(), "{cip}");
+    let mut take = c.clone();
+    take["spec"]["ports"][0]["nodePort"] = json!(b_port);
+    let taken = api.ok("PUT", &format!("{svcs}/sc"), Some(take)).await;
+    assert_eq!(taken["spec"]["ports"][0]["nodePort"], b_port, "a released node port is free again");
+    assert_eq!(api.send("DELETE", &format!("{deps}/st/scale"), None).await.0, 405);
 
     // terminating namespace: creates are refused with 403
     api.ok("POST", "/api/v1/namespaces", Some(json!({"metadata": {"name": "held"}}))).await;

@@ -14,7 +14,7 @@
 //! The last line prints pod creates/s over gRPC (best of the three client
 //! counts).
 //!
-//! Run: `cargo build -p control-plane --bins --examples && cargo run -p control-plane --example bench [-- --secs 5]`
+//! Run: `cargo build -p control-plane --bins --examples && cargo run -p control-plane --example api-bench [-- --secs 5]`
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
