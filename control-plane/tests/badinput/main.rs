@@ -42,11 +42,7 @@ async fn revision(http: &reqwest::Client, api: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_input_gets_a_status_and_writes_nothing() {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("cluster");
-    let base = port_base();
-    let d = dir.clone();
-    let _up = tokio::task::spawn_blocking(move || start_up(&d, base + 24, base)).await.unwrap();
+    let (_tmp, dir, _up) = start_cluster().await;
     let api = replicas(&dir)[1]["api_url"].as_str().unwrap().to_string();
     let http = reqwest::Client::new();
     let cms = "/api/v1/namespaces/default/configmaps";

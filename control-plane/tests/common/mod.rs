@@ -99,3 +99,14 @@ pub fn alive(pid: u64) -> bool {
     Path::new(&format!("/proc/{pid}")).exists()
         && !std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default().contains(") Z ")
 }
+
+/// A cluster as `up` starts it, in a fresh temp dir, from async tests:
+/// the temp dir (keep it alive), the cluster dir and the running `up`.
+pub async fn start_cluster() -> (tempfile::TempDir, std::path::PathBuf, Up) {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("cluster");
+    let base = port_base();
+    let d = dir.clone();
+    let up = tokio::task::spawn_blocking(move || start_up(&d, base + 24, base)).await.unwrap();
+    (tmp, dir, up)
+}

@@ -40,11 +40,7 @@ async fn client(url: &str) -> ResourcesClient<tonic::transport::Channel> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn grpc_crud_and_a_watch_that_survives_its_replica() {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("cluster");
-    let base = port_base();
-    let d = dir.clone();
-    let _up = tokio::task::spawn_blocking(move || start_up(&d, base + 24, base)).await.unwrap();
+    let (_tmp, dir, _up) = start_cluster().await;
     let reps = replicas(&dir);
     let urls: Vec<String> = reps.iter().map(|r| r["api_url"].as_str().unwrap().to_string()).collect();
     let mut c = client(&urls[0]).await;

@@ -47,11 +47,7 @@ fn pod(name: &str, node: Option<&str>) -> Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn api_semantics() {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("cluster");
-    let base = port_base();
-    let d = dir.clone();
-    let _up = tokio::task::spawn_blocking(move || start_up(&d, base + 24, base)).await.unwrap();
+    let (_tmp, dir, _up) = start_cluster().await;
     let reps = replicas(&dir);
     let api = Api { http: reqwest::Client::new(), base: reps[2]["api_url"].as_str().unwrap().to_string() };
     let pods = "/api/v1/namespaces/default/pods";
