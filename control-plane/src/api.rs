@@ -9,31 +9,18 @@
 use std::time::Duration;
 
 use axum::extract::{DefaultBodyLimit, Path, State};
-use axum::http::{header, HeaderMap, StatusCode, Uri};
+use axum::http::{header, HeaderMap, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get};
 use axum::{Json, Router};
 use serde_json::json;
 
-use crate::rest::{self, discovery};
+use crate::error::ApiError;
+use crate::rest::{self, discovery, respond};
 use crate::server::ApiServer;
 
 /// The Kubernetes version this API server reports.
 pub const KUBE_MINOR: &str = "32";
-
-/// A Kubernetes `Status` error response.
-pub fn status_error(code: StatusCode, reason: &str, message: &str) -> Response {
-    let body = json!({
-        "kind": "Status",
-        "apiVersion": "v1",
-        "metadata": {},
-        "status": "Failure",
-        "message": message,
-        "reason": reason,
-        "code": code.as_u16(),
-    });
-    (code, Json(body)).into_response()
-}
 
 /// The router of a replica's API.
 pub fn router(api: ApiServer) -> Router {
@@ -123,11 +110,11 @@ async fn openapi_index() -> Response {
 async fn openapi_group(Path(path): Path<String>) -> Response {
     match openapi_docs().1.get(path.trim_matches('/')) {
         Some(doc) => Json(doc).into_response(),
-        None => status_error(
-            StatusCode::NOT_FOUND,
+        None => respond::error(&ApiError::new(
+            404,
             "NotFound",
-            &format!("no OpenAPI document for {path}; see /openapi/v3 for the list"),
-        ),
+            format!("no OpenAPI document for {path}; see /openapi/v3 for the list"),
+        )),
     }
 }
 
@@ -138,19 +125,15 @@ async fn live() -> &'static str {
 async fn ready(State(api): State<ApiServer>) -> Response {
     match tokio::time::timeout(Duration::from_secs(2), api.objects.store().linearizable_barrier()).await {
         Ok(Ok(())) => "ok".into_response(),
-        Ok(Err(e)) => {
-            status_error(StatusCode::SERVICE_UNAVAILABLE, "ServiceUnavailable", &format!("store not ready: {e}"))
-        }
-        Err(_) => {
-            status_error(StatusCode::SERVICE_UNAVAILABLE, "ServiceUnavailable", "store not ready: no quorum within 2s")
-        }
+        Ok(Err(e)) => respond::error(&ApiError::unavailable(format!("store not ready: {e}"))),
+        Err(_) => respond::error(&ApiError::unavailable("store not ready: no quorum within 2s")),
     }
 }
 
 async fn not_served(uri: Uri) -> Response {
-    status_error(
-        StatusCode::NOT_FOUND,
+    respond::error(&ApiError::new(
+        404,
         "NotFound",
-        &format!("the server could not find the requested resource ({})", uri.path()),
-    )
+        format!("the server could not find the requested resource ({})", uri.path()),
+    ))
 }

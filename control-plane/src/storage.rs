@@ -102,7 +102,8 @@ pub struct Objects {
     store: Arc<Store>,
 }
 
-fn decode(kv: &KeyValue) -> Result<Stored, ApiError> {
+/// Decode a stored key-value into an object with its resourceVersion.
+pub fn decode_kv(kv: &KeyValue) -> Result<Stored, ApiError> {
     let mut object: Value = serde_json::from_slice(&kv.value).map_err(|e| {
         ApiError::internal(format!("stored object at {} is not JSON: {e}", String::from_utf8_lossy(&kv.key)))
     })?;
@@ -179,7 +180,7 @@ impl Objects {
             .store
             .range(RangeRequest { key: key.to_vec(), serializable: !consistent, ..Default::default() })
             .await?;
-        resp.kvs.first().map(decode).transpose()
+        resp.kvs.first().map(decode_kv).transpose()
     }
 
     /// List keys under `prefix`, starting at `start` (inclusive) when given,
@@ -268,7 +269,7 @@ impl Objects {
         }
         match first_range(&resp.responses) {
             Some(kv) if kv.mod_revision == expected => Err(WriteError::GuardChanged),
-            Some(kv) => Err(WriteError::Changed(Box::new(decode(&kv).map_err(WriteError::Api)?))),
+            Some(kv) => Err(WriteError::Changed(Box::new(decode_kv(&kv).map_err(WriteError::Api)?))),
             None => Err(WriteError::Missing),
         }
     }
@@ -286,7 +287,7 @@ impl Objects {
             return Ok(rev);
         }
         match first_range(&resp.responses) {
-            Some(kv) => Err(WriteError::Changed(Box::new(decode(&kv).map_err(WriteError::Api)?))),
+            Some(kv) => Err(WriteError::Changed(Box::new(decode_kv(&kv).map_err(WriteError::Api)?))),
             None => Err(WriteError::Missing),
         }
     }
@@ -316,11 +317,6 @@ fn first_range(responses: &[proto::etcdserverpb::ResponseOp]) -> Option<KeyValue
     })
 }
 
-/// Decode a watch event's key-value into an object with its resourceVersion.
-pub fn decode_kv(kv: &KeyValue) -> Result<Stored, ApiError> {
-    decode(kv)
-}
-
 /// The JSON of a stored object with its `resourceVersion`, without parsing
 /// it: the stored bytes (serde_json output, no `resourceVersion`) with
 /// `"resourceVersion":"<mod_revision>"` inserted at the start of the
@@ -339,7 +335,7 @@ pub fn json_with_rv(kv: &KeyValue) -> Result<Vec<u8>, ApiError> {
         out.extend_from_slice(&v[at..]);
         return Ok(out);
     }
-    serde_json::to_vec(&decode(kv)?.object).map_err(|e| ApiError::internal(e.to_string()))
+    serde_json::to_vec(&decode_kv(kv)?.object).map_err(|e| ApiError::internal(e.to_string()))
 }
 
 /// Offset just after the `{` of the top-level `"metadata"` value.
@@ -380,7 +376,7 @@ mod tests {
             "metadata": {"name": "a"}, "spec": {"template": {"metadata": {}}}});
         let kv = KeyValue { value: encode(&obj), mod_revision: 42, ..Default::default() };
         let spliced: Value = serde_json::from_slice(&json_with_rv(&kv).unwrap()).unwrap();
-        let decoded = decode(&kv).unwrap().object;
+        let decoded = decode_kv(&kv).unwrap().object;
         assert_eq!(spliced, decoded);
         assert_eq!(spliced["metadata"]["resourceVersion"], "42");
         let empty = KeyValue { value: br#"{"metadata":{}}"#.to_vec(), mod_revision: 7, ..Default::default() };
