@@ -152,6 +152,10 @@ impl ApiError {
     }
 }
 
+/// The reason of an error from a write fenced to a term that is over (only
+/// leader-only tasks make such writes; clients never see it).
+pub const FENCED: &str = "Fenced";
+
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
@@ -167,6 +171,7 @@ impl From<StoreError> for ApiError {
             StoreError::NoLeader | StoreError::Stopped => {
                 ApiError::unavailable(format!("the store has no quorum right now ({e}); retry shortly"))
             }
+            StoreError::Fenced { .. } => ApiError::new(409, FENCED, format!("{e}")),
             StoreError::Timeout => ApiError::new(504, "Timeout", format!("{e}; the write may or may not have applied")),
             other => ApiError::internal(format!("store error: {other}")),
         }

@@ -22,6 +22,9 @@ pub struct ReplicaFlags {
     /// parent (set by `up`, so replicas never outlive it).
     #[arg(long, hide = true)]
     pub parent_pid: Option<u32>,
+    /// Flags of the leader tasks (scheduler and controllers).
+    #[command(flatten)]
+    pub leader: crate::leader::flags::LeaderFlags,
 }
 
 /// Errors running a replica.
@@ -48,6 +51,7 @@ pub enum ReplicaError {
 /// cluster.
 pub async fn run(flags: ReplicaFlags, shutdown: CancellationToken) -> Result<Stopped, ReplicaError> {
     let cfg = flags.store.store_config().map_err(ReplicaError::Config)?;
+    let leader_cfg = std::sync::Arc::new(flags.leader.config().map_err(ReplicaError::Config)?);
     if let Some(parent) = flags.parent_pid {
         let token = shutdown.clone();
         tokio::spawn(async move {
@@ -72,6 +76,7 @@ pub async fn run(flags: ReplicaFlags, shutdown: CancellationToken) -> Result<Sto
     tracing::info!(name = %flags.store.name, api = %flags.api_listen, store = %flags.store.advertise_client_urls, "replica serving");
     let api_server = crate::server::ApiServer::new(crate::storage::Objects::new(store.clone()));
     tokio::spawn(crate::bootstrap::ensure(api_server.clone(), store.stop.clone()));
+    tokio::spawn(crate::leader::supervisor::run(store.clone(), api_server.clone(), leader_cfg, store.stop.clone()));
     let app = crate::api::router(api_server);
     let server = tokio::spawn(async move {
         use axum::serve::ListenerExt;

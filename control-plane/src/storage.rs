@@ -100,6 +100,8 @@ pub struct Listing {
 #[derive(Clone)]
 pub struct Objects {
     store: Arc<Store>,
+    /// When set, every write is fenced to this Raft term (leader-only tasks).
+    fence: Option<u64>,
 }
 
 /// Decode a stored key-value into an object with its resourceVersion.
@@ -166,7 +168,23 @@ fn put_op(key: &[u8], value: Vec<u8>) -> RequestOp {
 impl Objects {
     /// Storage over `store`.
     pub fn new(store: Arc<Store>) -> Self {
-        Objects { store }
+        Objects { store, fence: None }
+    }
+
+    /// The same storage with every write fenced to `term`: a write proposed
+    /// in any other term (this member was deposed) fails with
+    /// `StoreError::Fenced` and changes nothing.
+    pub fn fenced(&self, term: u64) -> Self {
+        Objects { store: self.store.clone(), fence: Some(term) }
+    }
+
+    /// The term writes are fenced to, if any.
+    pub fn fence(&self) -> Option<u64> {
+        self.fence
+    }
+
+    async fn write_txn(&self, req: TxnRequest) -> Result<proto::etcdserverpb::TxnResponse, raft_store::StoreError> {
+        self.store.txn_fenced(req, self.fence).await
     }
 
     /// The underlying store.
@@ -229,7 +247,7 @@ impl Objects {
             compare.push(cmp(r, compare::CompareTarget::Create, compare::TargetUnion::CreateRevision(0)));
             success.push(put_op(r, key.to_vec()));
         }
-        let resp = self.store.txn(TxnRequest { compare, success, failure: vec![get_op(key)] }).await?;
+        let resp = self.write_txn(TxnRequest { compare, success, failure: vec![get_op(key)] }).await?;
         if let Some(stored) = written(&resp, obj) {
             return Ok(stored);
         }
@@ -263,7 +281,7 @@ impl Objects {
             success.push(put_op(r, key.to_vec()));
         }
         success.extend(release.iter().map(|r| release_op(r, key)));
-        let resp = self.store.txn(TxnRequest { compare, success, failure: vec![get_op(key)] }).await?;
+        let resp = self.write_txn(TxnRequest { compare, success, failure: vec![get_op(key)] }).await?;
         if let Some(stored) = written(&resp, obj) {
             return Ok(stored);
         }
@@ -281,7 +299,7 @@ impl Objects {
         let compare = vec![cmp(key, compare::CompareTarget::Mod, compare::TargetUnion::ModRevision(expected))];
         let mut success = vec![delete_op(key)];
         success.extend(also.iter().map(|r| release_op(r, key)));
-        let resp = self.store.txn(TxnRequest { compare, success, failure: vec![get_op(key)] }).await?;
+        let resp = self.write_txn(TxnRequest { compare, success, failure: vec![get_op(key)] }).await?;
         let rev = resp.header.as_ref().map_or(0, |h| h.revision);
         if resp.succeeded {
             return Ok(rev);

@@ -131,6 +131,19 @@ impl ApiServer {
             let now = object::now_rfc3339();
             let mut marked = obj.clone();
             let deleting = object::is_deleting(obj);
+            // Foreground and Orphan deletion: the garbage collector finishes
+            // them, guided by a finalizer (as in Kubernetes).
+            let gc_finalizer = match opts.propagation_policy.as_deref() {
+                Some("Foreground") if kind.kind != "Namespace" => Some("foregroundDeletion"),
+                Some("Orphan") if kind.kind != "Namespace" => Some("orphan"),
+                _ => None,
+            };
+            if let Some(f) = gc_finalizer.filter(|f| !object::finalizers(obj).iter().any(|x| x == f)) {
+                let list = object::meta_mut(&mut marked).entry("finalizers").or_insert_with(|| json!([]));
+                if let Some(a) = list.as_array_mut() {
+                    a.push(json!(f));
+                }
+            }
             let outcome = if kind.kind == "Namespace" {
                 if !deleting {
                     object::meta_mut(&mut marked).insert("deletionTimestamp".into(), json!(now));
@@ -138,8 +151,8 @@ impl ApiServer {
                     marked["status"] = json!({"phase": "Terminating"});
                 }
                 Mark(marked)
-            } else if !object::finalizers(obj).is_empty() {
-                if deleting {
+            } else if !object::finalizers(&marked).is_empty() {
+                if deleting && gc_finalizer.is_none_or(|f| object::finalizers(obj).iter().any(|x| x == f)) {
                     return Ok(current.object);
                 }
                 object::meta_mut(&mut marked).insert("deletionTimestamp".into(), json!(now));

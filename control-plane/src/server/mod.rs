@@ -34,6 +34,12 @@ impl ApiServer {
     pub fn new(objects: Objects) -> Self {
         ApiServer { objects, events: Default::default() }
     }
+
+    /// The same server with every write fenced to Raft term `term` (for the
+    /// leader-only tasks; see [`Objects::fenced`]).
+    pub fn fenced(&self, term: u64) -> Self {
+        ApiServer { objects: self.objects.fenced(term), events: self.events.clone() }
+    }
 }
 
 /// How unknown fields in a write are treated (`fieldValidation`).

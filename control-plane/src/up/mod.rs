@@ -33,6 +33,9 @@ pub struct UpFlags {
     /// Raft election timeout in milliseconds.
     #[arg(long, default_value_t = 1000)]
     pub election_timeout: u64,
+    /// Leader-task flags, passed on to every replica.
+    #[command(flatten)]
+    pub leader: crate::leader::flags::LeaderFlags,
 }
 
 /// One replica as recorded in `cluster.json`.
@@ -100,6 +103,9 @@ pub async fn run(flags: UpFlags, stop: CancellationToken) -> Result<(), UpError>
     if flags.replicas == 0 || flags.replicas > 9 {
         return Err(UpError::Config("--replicas must be between 1 and 9".into()));
     }
+    // Check the leader-task flags (e.g. a scheduler config file) before
+    // starting anything: every replica would refuse them.
+    flags.leader.config().map_err(UpError::Config)?;
     let dir = match &flags.data_dir {
         Some(d) => d.clone(),
         None => PathBuf::from(std::env::var("HOME").unwrap_or_else(|_| ".".into())).join(".helmsman").join("cluster"),
@@ -140,6 +146,7 @@ pub async fn run(flags: UpFlags, stop: CancellationToken) -> Result<(), UpError>
             .args(["--initial-cluster", &initial, "--initial-cluster-state", "new"])
             .args(["--election-timeout", &flags.election_timeout.to_string()])
             .args(["--api-listen", &p.api.to_string()])
+            .args(flags.leader.to_args())
             .args(["--parent-pid", &std::process::id().to_string()])
             .stdin(Stdio::null())
             .stdout(log)

@@ -34,10 +34,30 @@ fn deployment(name: &str, replicas: i64) -> Value {
             "template": {"metadata": {"labels": {"app": "x"}}, "spec": {"containers": [{"name": "c", "image": "busybox"}]}}}})
 }
 
+/// What the bad requests target: the ConfigMaps (name, resourceVersion) and
+/// the Deployments (name, generation, spec) of `default`, and anything in
+/// namespace `nope`. (Not the store revision: the leader's controllers write
+/// in the background — the Deployment's ReplicaSet, pod and status.)
 async fn revision(http: &reqwest::Client, api: &str) -> String {
-    let v: Value =
-        http.get(format!("{api}/api/v1/namespaces/default/configmaps")).send().await.unwrap().json().await.unwrap();
-    v["metadata"]["resourceVersion"].as_str().unwrap().to_string()
+    let list = |path: &'static str| {
+        let (http, api) = (http.clone(), api.to_string());
+        async move {
+            let v: Value = http.get(format!("{api}{path}")).send().await.unwrap().json().await.unwrap();
+            v["items"].as_array().cloned().unwrap_or_default()
+        }
+    };
+    let cms: Vec<(Value, Value)> = list("/api/v1/namespaces/default/configmaps")
+        .await
+        .into_iter()
+        .map(|c| (c["metadata"]["name"].clone(), c["metadata"]["resourceVersion"].clone()))
+        .collect();
+    let deps: Vec<(Value, Value, Value)> = list("/apis/apps/v1/namespaces/default/deployments")
+        .await
+        .into_iter()
+        .map(|d| (d["metadata"]["name"].clone(), d["metadata"]["generation"].clone(), d["spec"].clone()))
+        .collect();
+    let nope = list("/api/v1/namespaces/nope/configmaps").await;
+    format!("{cms:?} {deps:?} {nope:?}")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -2,14 +2,19 @@
 //! exactly as `control-plane up` does, and the real kubectl and etcdctl.
 #![allow(dead_code)]
 
+pub mod kubelet;
+
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// First of 25 ports for one cluster: below the ephemeral range, distinct
+/// per test process and, within a process, per call (up to 8 clusters).
 pub fn port_base() -> u16 {
-    // below the ephemeral range; distinct per test process
-    20_000 + ((std::process::id() % 400) as u16) * 25
+    static NEXT: std::sync::atomic::AtomicU16 = std::sync::atomic::AtomicU16::new(0);
+    let slot = NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst) % 8;
+    20_000 + ((std::process::id() % 50) as u16) * 200 + slot * 25
 }
 
 pub struct Up {
@@ -33,10 +38,16 @@ impl Drop for Up {
 }
 
 pub fn start_up(dir: &Path, port: u16, base: u16) -> Up {
+    start_up_with(dir, port, base, &[])
+}
+
+/// `up` with extra flags (e.g. the leader tasks').
+pub fn start_up_with(dir: &Path, port: u16, base: u16, extra: &[&str]) -> Up {
     let mut child = Command::new(env!("CARGO_BIN_EXE_control-plane"))
         .args(["up", "--data-dir"])
         .arg(dir)
         .args(["--port", &port.to_string(), "--base-port", &base.to_string()])
+        .args(extra)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
@@ -103,10 +114,48 @@ pub fn alive(pid: u64) -> bool {
 /// A cluster as `up` starts it, in a fresh temp dir, from async tests:
 /// the temp dir (keep it alive), the cluster dir and the running `up`.
 pub async fn start_cluster() -> (tempfile::TempDir, std::path::PathBuf, Up) {
+    start_cluster_with(&[]).await
+}
+
+/// [`start_cluster`] with extra `up` flags.
+pub async fn start_cluster_with(extra: &[&str]) -> (tempfile::TempDir, std::path::PathBuf, Up) {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("cluster");
     let base = port_base();
     let d = dir.clone();
-    let up = tokio::task::spawn_blocking(move || start_up(&d, base + 24, base)).await.unwrap();
+    let extra: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
+    let up = tokio::task::spawn_blocking(move || {
+        let e: Vec<&str> = extra.iter().map(String::as_str).collect();
+        start_up_with(&d, base + 24, base, &e)
+    })
+    .await
+    .unwrap();
     (tmp, dir, up)
+}
+
+/// The front's base URL, from the kubeconfig.
+pub fn front_url(dir: &Path) -> String {
+    let k = std::fs::read_to_string(dir.join("kubeconfig")).unwrap();
+    k.lines().find_map(|l| l.trim().strip_prefix("server: ")).unwrap().trim().to_string()
+}
+
+/// SIGKILL the replica that leads the store now; returns its name.
+pub fn kill_leader(dir: &Path) -> String {
+    let reps = replicas(dir);
+    let eps: Vec<String> = reps
+        .iter()
+        .map(|r| r["store_client_url"].as_str().unwrap().trim_start_matches("http://").to_string())
+        .collect();
+    let alive_eps: Vec<String> =
+        reps.iter().zip(&eps).filter(|(r, _)| alive(r["pid"].as_u64().unwrap())).map(|(_, e)| e.clone()).collect();
+    let (ok, out) = etcdctl(&alive_eps.join(","), &["endpoint", "status", "-w", "json"]);
+    assert!(ok, "{out}");
+    let st: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let leader = st[0]["Status"]["leader"].as_u64().unwrap();
+    let e =
+        st.as_array().unwrap().iter().find(|e| e["Status"]["header"]["member_id"].as_u64() == Some(leader)).unwrap();
+    let ep = e["Endpoint"].as_str().unwrap().to_string();
+    let rep = reps.iter().find(|r| r["store_client_url"].as_str().unwrap().ends_with(&ep)).unwrap();
+    let _ = Command::new("kill").args(["-KILL", &rep["pid"].as_u64().unwrap().to_string()]).status();
+    rep["name"].as_str().unwrap().to_string()
 }

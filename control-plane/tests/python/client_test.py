@@ -3,6 +3,7 @@
 Run by tests/python/main.rs with the cluster's kubeconfig as argv[1]. Exits
 non-zero (with a traceback) on the first failed check.
 """
+import json
 import sys
 import threading
 import time
@@ -74,9 +75,21 @@ sc = apps.read_namespaced_deployment_scale("web", NS)
 assert sc.spec.replicas == 2 and sc.status.selector == "app=web", sc
 apps.patch_namespaced_deployment_scale("web", NS, {"spec": {"replicas": 4}})
 assert apps.read_namespaced_deployment("web", NS).spec.replicas == 4
-d = apps.read_namespaced_deployment("web", NS)
-d.spec.replicas = -1
-expect_status(lambda: apps.replace_namespaced_deployment("web", NS, d), 422, "Invalid")
+# (the leader's controllers update the Deployment's status meanwhile: a
+# stale read gets 409 first, as in Kubernetes, so read again and retry)
+for attempt in range(20):
+    d = apps.read_namespaced_deployment("web", NS)
+    d.spec.replicas = -1
+    try:
+        apps.replace_namespaced_deployment("web", NS, d)
+        raise AssertionError("negative replicas were accepted")
+    except ApiException as e:
+        if e.status == 409:
+            continue
+        assert e.status == 422 and json.loads(e.body)["reason"] == "Invalid", (e.status, e.body)
+        break
+else:
+    raise AssertionError("the Deployment kept changing for 20 attempts")
 lst = apps.list_deployment_for_all_namespaces(label_selector="app=web")
 assert [i.metadata.name for i in lst.items] == ["web"]
 

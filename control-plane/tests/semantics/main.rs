@@ -103,15 +103,32 @@ async fn api_semantics() {
     let dep = json!({"metadata": {"name": "st"}, "spec": {"replicas": 1, "selector": {"matchLabels": {"a": "b"}},
         "template": {"metadata": {"labels": {"a": "b"}}, "spec": {"containers": [{"name": "c", "image": "busybox"}]}}}});
     let deps = "/apis/apps/v1/namespaces/default/deployments";
-    let mut d = api.ok("POST", deps, Some(dep)).await;
-    d["status"] = json!({"replicas": 5});
-    let d2 = api.ok("PUT", &format!("{deps}/st"), Some(d.clone())).await;
-    assert!(d2["status"]["replicas"].is_null(), "{d2}");
-    let mut s = d2.clone();
-    s["status"] = json!({"replicas": 1, "observedGeneration": 1});
-    s["spec"]["replicas"] = json!(9);
-    let s2 = api.ok("PUT", &format!("{deps}/st/status"), Some(s)).await;
-    assert_eq!((s2["status"]["replicas"].as_i64(), s2["spec"]["replicas"].as_i64()), (Some(1), Some(1)));
+    api.ok("POST", deps, Some(dep)).await;
+    // (the leader's Deployment controller writes the status meanwhile: a
+    // stale PUT gets 409, so read again and retry, as clients do)
+    let put_fresh = |path: String, change: fn(&mut Value)| {
+        let api = &api;
+        async move {
+            for _ in 0..50 {
+                let mut cur = api.ok("GET", &format!("{deps}/st"), None).await;
+                change(&mut cur);
+                match api.send("PUT", &path, Some(cur)).await {
+                    (409, _) => continue,
+                    (200, v) => return v,
+                    (code, v) => panic!("PUT {path}: {code} {v}"),
+                }
+            }
+            panic!("PUT {path} kept conflicting");
+        }
+    };
+    let d2 = put_fresh(format!("{deps}/st"), |d| d["status"] = json!({"replicas": 5})).await;
+    assert_ne!(d2["status"]["replicas"].as_i64(), Some(5), "the main resource ignores status: {d2}");
+    let s2 = put_fresh(format!("{deps}/st/status"), |s| {
+        s["status"] = json!({"replicas": 7, "observedGeneration": 1});
+        s["spec"]["replicas"] = json!(9);
+    })
+    .await;
+    assert_eq!((s2["status"]["replicas"].as_i64(), s2["spec"]["replicas"].as_i64()), (Some(7), Some(1)));
     let sc = api.ok("GET", &format!("{deps}/st/scale"), None).await;
     assert_eq!((sc["kind"].as_str(), sc["status"]["selector"].as_str()), (Some("Scale"), Some("a=b")));
 
