@@ -18,7 +18,8 @@
 //! The last line prints pods bound/s at the largest node count.
 //!
 //! Run: `cargo build -p control-plane --bins --examples && cargo run -p control-plane --example sched-bench [-- --kills 20]`
-//! (`--only-small` skips the 5,000-node run.)
+//! (`--only-small` skips the 5,000-node run; `--election-timeout MS` sets
+//! the failover cluster's Raft election timeout.)
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -37,10 +38,11 @@ use tonic::transport::{Channel, Endpoint};
 struct Args {
     kills: usize,
     only_small: bool,
+    election_timeout: Option<u64>,
 }
 
 fn args() -> Args {
-    let mut a = Args { kills: 20, only_small: false };
+    let mut a = Args { kills: 20, only_small: false, election_timeout: None };
     let v: Vec<String> = std::env::args().skip(1).collect();
     let mut i = 0;
     while i < v.len() {
@@ -49,8 +51,13 @@ fn args() -> Args {
                 a.kills = v.get(i + 1).and_then(|n| n.parse().ok()).context("--kills needs a number").unwrap();
                 i += 1;
             }
+            "--election-timeout" => {
+                a.election_timeout = v.get(i + 1).and_then(|n| n.parse().ok());
+                assert!(a.election_timeout.is_some(), "--election-timeout needs milliseconds");
+                i += 1;
+            }
             "--only-small" => a.only_small = true,
-            other => panic!("unknown flag {other}; flags: --kills N, --only-small"),
+            other => panic!("unknown flag {other}; flags: --kills N, --only-small, --election-timeout MS"),
         }
         i += 1;
     }
@@ -337,10 +344,12 @@ fn cmdline(pid: u64) -> Vec<String> {
     out
 }
 
-async fn failover(kills: usize, base: u16) -> Result<Vec<Duration>> {
+async fn failover(kills: usize, base: u16, election_timeout: Option<u64>) -> Result<Vec<Duration>> {
     let tmp = tempfile::tempdir()?;
     let dir = tmp.path().join("cluster");
-    let (_up, _urls) = start(&dir, base, &[])?;
+    let et = election_timeout.map(|e| e.to_string());
+    let extra: Vec<&str> = et.as_deref().map(|e| vec!["--election-timeout", e]).unwrap_or_default();
+    let (_up, _urls) = start(&dir, base, &extra)?;
     let front = format!("http://127.0.0.1:{}", base + 25);
     let http = reqwest::Client::new();
     for i in 0..3 {
@@ -401,7 +410,8 @@ async fn failover(kills: usize, base: u16) -> Result<Vec<Duration>> {
                 _ => ev.r#type == "MODIFIED" || ev.r#type == "ADDED",
             };
             // Nothing can commit until a new leader is elected (the election
-            // timeout is 1 s); earlier events were committed by the old leader.
+            // timeout, at least 500 ms here); earlier events were committed by
+            // the old leader.
             if by_controller && killed.elapsed() > Duration::from_millis(300) {
                 break killed.elapsed();
             }
@@ -443,8 +453,9 @@ async fn main() -> Result<()> {
         rates.push(throughput(5_000, 50_000, 500, base + 30).await?);
     }
     if a.kills > 0 {
-        println!("failover: {} leader SIGKILLs during a rolling update", a.kills);
-        let mut gaps = failover(a.kills, base + 60).await?;
+        let et = a.election_timeout.map_or("up's default 1000".to_string(), |e| e.to_string());
+        println!("failover: {} leader SIGKILLs during a rolling update (election timeout {et} ms)", a.kills);
+        let mut gaps = failover(a.kills, base + 60, a.election_timeout).await?;
         println!(
             "failover kill → first controller write: p50 {:.0} ms, p99 {:.0} ms, max {:.0} ms",
             pct(&mut gaps, 0.5).as_secs_f64() * 1000.0,

@@ -115,6 +115,9 @@ pub fn decode_kv(kv: &KeyValue) -> Result<Stored, ApiError> {
 
 /// The stored bytes of an object: its JSON without `resourceVersion`.
 fn encode(obj: &Value) -> Vec<u8> {
+    if obj.pointer("/metadata/resourceVersion").is_none() {
+        return serde_json::to_vec(obj).unwrap_or_default();
+    }
     let mut obj = obj.clone();
     if let Some(m) = obj.get_mut("metadata").and_then(Value::as_object_mut) {
         m.remove("resourceVersion");

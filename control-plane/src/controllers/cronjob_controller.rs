@@ -6,7 +6,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 
 use super::batch::cronjob::reconcile_cronjob;
-use super::owner_keys::controller_of;
+use super::owner_keys::{controller_of, owned_and_orphans};
 use crate::runtime::action::{Action, EventType};
 use crate::runtime::cache::ObjKey;
 use crate::runtime::caches::Caches;
@@ -44,7 +44,7 @@ impl Reconciler for CronJobController {
 
     fn reconcile(&self, key: &ObjKey, now: DateTime<Utc>) -> Outcome {
         let Some(cj) = self.caches.cronjobs.get(key) else { return Outcome::default() };
-        let jobs = self.caches.jobs.in_namespace(&key.namespace);
+        let jobs = owned_and_orphans(&self.caches.jobs, cj.metadata.uid.as_deref(), &key.namespace);
         match reconcile_cronjob(&cj, &jobs, now) {
             Ok(d) => Outcome { actions: d.actions, requeue_after: d.requeue_after },
             // A bad schedule or zone: say so on the CronJob, look again later

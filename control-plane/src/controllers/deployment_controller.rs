@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
-use super::owner_keys::controller_of;
+use super::owner_keys::{controller_of, owned_and_orphans};
 use super::workloads::deployment::{reconcile_deployment, requeue_after};
 use crate::runtime::cache::ObjKey;
 use crate::runtime::caches::Caches;
@@ -58,8 +58,11 @@ impl Reconciler for DeploymentController {
 
     fn reconcile(&self, key: &ObjKey, now: DateTime<Utc>) -> Outcome {
         let Some(d) = self.caches.deployments.get(key) else { return Outcome::default() };
-        let rss = self.caches.replicasets.in_namespace(&key.namespace);
-        let pods = self.caches.pods.in_namespace(&key.namespace);
+        let rss = owned_and_orphans(&self.caches.replicasets, d.metadata.uid.as_deref(), &key.namespace);
+        let pods: Vec<_> = rss
+            .iter()
+            .flat_map(|rs| self.caches.pods.owned_by(rs.metadata.uid.as_deref().unwrap_or_default()))
+            .collect();
         Outcome {
             actions: reconcile_deployment(&d, &rss, &pods, now),
             requeue_after: requeue_after(&d, &rss, &pods, now),

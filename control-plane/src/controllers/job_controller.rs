@@ -7,7 +7,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 
 use super::batch::job::{reconcile_job, requeue_after};
-use super::owner_keys::controller_of;
+use super::owner_keys::{controller_of, owned_and_orphans};
 use crate::runtime::cache::ObjKey;
 use crate::runtime::caches::Caches;
 use crate::runtime::controller::{Outcome, Reconciler};
@@ -50,7 +50,7 @@ impl Reconciler for JobController {
 
     fn reconcile(&self, key: &ObjKey, now: DateTime<Utc>) -> Outcome {
         let Some(job) = self.caches.jobs.get(key) else { return Outcome::default() };
-        let pods = self.caches.pods.in_namespace(&key.namespace);
+        let pods = owned_and_orphans(&self.caches.pods, job.metadata.uid.as_deref(), &key.namespace);
         Outcome { actions: reconcile_job(&job, &pods, now), requeue_after: requeue_after(&job, &pods, now) }
     }
 }

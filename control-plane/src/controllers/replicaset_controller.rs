@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
-use super::owner_keys::controller_of;
+use super::owner_keys::{controller_of, owned_and_orphans};
 use super::workloads::replicaset::{reconcile_replicaset, requeue_after};
 use crate::runtime::cache::{Delta, ObjKey};
 use crate::runtime::caches::Caches;
@@ -65,7 +65,7 @@ impl Reconciler for ReplicaSetController {
 
     fn reconcile(&self, key: &ObjKey, now: DateTime<Utc>) -> Outcome {
         let Some(rs) = self.caches.replicasets.get(key) else { return Outcome::default() };
-        let pods = self.caches.pods.in_namespace(&key.namespace);
+        let pods = owned_and_orphans(&self.caches.pods, rs.metadata.uid.as_deref(), &key.namespace);
         Outcome { actions: reconcile_replicaset(&rs, &pods, now), requeue_after: requeue_after(&rs, &pods, now) }
     }
 }

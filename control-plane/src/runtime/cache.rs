@@ -2,12 +2,14 @@
 //! filled by a [`super::reflector`] from this replica's own watch hub.
 //!
 //! Guarantees: objects are kept in (namespace, name) order, so a namespace
-//! is one range scan; change handlers run in the order the changes were
+//! is one range scan, and indexed by their controller owner's uid (and the
+//! ownerless ones by namespace), so a controller reads its own objects
+//! without scanning a namespace; change handlers run in the order the changes were
 //! applied, after the cache holds the change; [`Cache::revision`] is the
 //! store revision of the newest change seen, and [`Cache::wait_for`] lets a
 //! controller read its own writes (wait until the cache has seen them).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -77,9 +79,72 @@ impl<T> Delta<T> {
 
 type Handler<T> = Box<dyn Fn(&Delta<T>) + Send + Sync>;
 
+/// The objects and their indexes.
+struct Store<T> {
+    by_key: BTreeMap<ObjKey, Arc<T>>,
+    /// Keys of the objects whose controller ownerReference names this uid.
+    by_owner: HashMap<String, BTreeSet<ObjKey>>,
+    /// Keys of the objects without a controller ownerReference.
+    orphans: BTreeSet<ObjKey>,
+}
+
+impl<T> Default for Store<T> {
+    fn default() -> Self {
+        Store { by_key: BTreeMap::new(), by_owner: HashMap::new(), orphans: BTreeSet::new() }
+    }
+}
+
+fn controller_uid(meta: &ObjectMeta) -> Option<&str> {
+    meta.owner_references.as_ref()?.iter().find(|r| r.controller == Some(true)).map(|r| r.uid.as_str())
+}
+
+impl<T: k8s_openapi::Metadata<Ty = ObjectMeta>> Store<T> {
+    fn unindex(&mut self, key: &ObjKey, obj: &T) {
+        match controller_uid(obj.metadata()) {
+            Some(uid) => {
+                if let Some(set) = self.by_owner.get_mut(uid) {
+                    set.remove(key);
+                    if set.is_empty() {
+                        self.by_owner.remove(uid);
+                    }
+                }
+            }
+            None => {
+                self.orphans.remove(key);
+            }
+        }
+    }
+
+    fn index(&mut self, key: &ObjKey, obj: &T) {
+        match controller_uid(obj.metadata()) {
+            Some(uid) => {
+                self.by_owner.entry(uid.to_string()).or_default().insert(key.clone());
+            }
+            None => {
+                self.orphans.insert(key.clone());
+            }
+        }
+    }
+
+    fn insert(&mut self, key: ObjKey, obj: Arc<T>) -> Option<Arc<T>> {
+        let old = self.by_key.insert(key.clone(), obj.clone());
+        if let Some(o) = &old {
+            self.unindex(&key, o);
+        }
+        self.index(&key, &obj);
+        old
+    }
+
+    fn remove(&mut self, key: &ObjKey) -> Option<Arc<T>> {
+        let old = self.by_key.remove(key)?;
+        self.unindex(key, &old);
+        Some(old)
+    }
+}
+
 /// The cache of one kind.
 pub struct Cache<T> {
-    objects: RwLock<BTreeMap<ObjKey, Arc<T>>>,
+    objects: RwLock<Store<T>>,
     handlers: RwLock<Vec<Handler<T>>>,
     revision: watch::Sender<i64>,
     synced: watch::Sender<bool>,
@@ -88,7 +153,7 @@ pub struct Cache<T> {
 impl<T> Default for Cache<T> {
     fn default() -> Self {
         Cache {
-            objects: RwLock::new(BTreeMap::new()),
+            objects: RwLock::new(Store::default()),
             handlers: RwLock::new(Vec::new()),
             revision: watch::channel(0).0,
             synced: watch::channel(false).0,
@@ -105,28 +170,47 @@ impl<T: k8s_openapi::Metadata<Ty = ObjectMeta>> Cache<T> {
 
     /// One object.
     pub fn get(&self, key: &ObjKey) -> Option<Arc<T>> {
-        self.objects.read().get(key).cloned()
+        self.objects.read().by_key.get(key).cloned()
+    }
+
+    /// The objects whose controller ownerReference names `uid`.
+    pub fn owned_by(&self, uid: &str) -> Vec<Arc<T>> {
+        let store = self.objects.read();
+        let Some(keys) = store.by_owner.get(uid) else { return Vec::new() };
+        keys.iter().filter_map(|k| store.by_key.get(k).cloned()).collect()
+    }
+
+    /// The objects of a namespace without a controller ownerReference
+    /// (candidates for adoption).
+    pub fn orphans_in(&self, ns: &str) -> Vec<Arc<T>> {
+        let store = self.objects.read();
+        store
+            .orphans
+            .range(ObjKey::new(ns, "")..)
+            .take_while(|k| k.namespace == ns)
+            .filter_map(|k| store.by_key.get(k).cloned())
+            .collect()
     }
 
     /// All objects of a namespace.
     pub fn in_namespace(&self, ns: &str) -> Vec<Arc<T>> {
         let lo = ObjKey::new(ns, "");
-        self.objects.read().range(lo..).take_while(|(k, _)| k.namespace == ns).map(|(_, v)| v.clone()).collect()
+        self.objects.read().by_key.range(lo..).take_while(|(k, _)| k.namespace == ns).map(|(_, v)| v.clone()).collect()
     }
 
     /// Every object.
     pub fn all(&self) -> Vec<Arc<T>> {
-        self.objects.read().values().cloned().collect()
+        self.objects.read().by_key.values().cloned().collect()
     }
 
     /// Number of objects.
     pub fn len(&self) -> usize {
-        self.objects.read().len()
+        self.objects.read().by_key.len()
     }
 
     /// Whether the cache is empty.
     pub fn is_empty(&self) -> bool {
-        self.objects.read().is_empty()
+        self.objects.read().by_key.is_empty()
     }
 
     /// The revision of the newest change seen.
@@ -192,7 +276,11 @@ impl<T: k8s_openapi::Metadata<Ty = ObjectMeta>> Cache<T> {
     pub fn replace(&self, items: Vec<T>, rev: i64) {
         let fresh: BTreeMap<ObjKey, Arc<T>> =
             items.into_iter().map(|o| (ObjKey::of(o.metadata()), Arc::new(o))).collect();
-        let old = std::mem::replace(&mut *self.objects.write(), fresh.clone());
+        let mut store = Store::default();
+        for (k, o) in &fresh {
+            store.insert(k.clone(), o.clone());
+        }
+        let old = std::mem::replace(&mut *self.objects.write(), store).by_key;
         self.advance(rev);
         for (k, o) in &old {
             if !fresh.contains_key(k) {
@@ -253,5 +341,28 @@ mod tests {
         c.remove(&ObjKey::new("a", "x"), 6);
         assert!(c.wait_for(6, Duration::from_millis(10)).await);
         assert!(c.get(&ObjKey::new("a", "x")).is_none());
+    }
+
+    #[test]
+    fn owner_index_follows_changes_of_the_controller_reference() {
+        use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
+        let owned = |name: &str, uid: &str, rv: &str| {
+            let mut c = cm("a", name, rv);
+            c.metadata.owner_references =
+                Some(vec![OwnerReference { uid: uid.into(), controller: Some(true), ..Default::default() }]);
+            c
+        };
+        let c: Cache<ConfigMap> = Cache::default();
+        c.replace(vec![owned("x", "u1", "1"), owned("y", "u1", "1"), cm("a", "z", "1"), cm("b", "w", "1")], 1);
+        assert_eq!(c.owned_by("u1").len(), 2);
+        assert_eq!(c.orphans_in("a").len(), 1);
+        // released: x becomes an orphan; y moves to another owner
+        c.upsert(cm("a", "x", "2"), 2);
+        c.upsert(owned("y", "u2", "3"), 3);
+        assert!(c.owned_by("u1").is_empty());
+        assert_eq!(c.owned_by("u2").len(), 1);
+        assert_eq!(c.orphans_in("a").len(), 2);
+        c.remove(&ObjKey::new("a", "y"), 4);
+        assert!(c.owned_by("u2").is_empty());
     }
 }

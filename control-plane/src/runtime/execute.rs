@@ -3,7 +3,9 @@
 //! validation as a user's, fenced to the leader's term.
 //!
 //! Guarantees: actions run in order and stop at the first failure (later
-//! actions may depend on earlier ones); a delete of something already gone
+//! actions may depend on earlier ones), except that consecutive creates (or
+//! deletes) — independent of each other — run concurrently in slow-start
+//! batches; a delete of something already gone
 //! and a create of a name already taken (deterministic names, e.g. a
 //! CronJob's Job) count as done; the revision of every write is recorded
 //! per kind ([`Executor::mark`]), so the controller can wait until its
@@ -58,6 +60,31 @@ pub fn kind_named(name: &str) -> Result<&'static Kind, ExecError> {
         .ok_or_else(|| ExecError::Failed(format!("a controller named an unknown kind {name}")))
 }
 
+/// Most independent writes of one reconcile in flight at once.
+pub const MAX_PARALLEL: usize = 64;
+
+/// Which independent kind of write a unit is (runs of the same kind may run
+/// concurrently): creates or deletes; anything else runs alone.
+fn unit_kind(unit: &[Action]) -> Option<u8> {
+    match unit.first() {
+        Some(Action::Create { .. }) => Some(0),
+        Some(Action::Delete { .. }) => Some(1),
+        _ => None,
+    }
+}
+
+/// Split actions into units: each write with the events that follow it.
+fn split_units(actions: Vec<Action>) -> Vec<Vec<Action>> {
+    let mut units: Vec<Vec<Action>> = Vec::new();
+    for a in actions {
+        match (&a, units.last_mut()) {
+            (Action::Event { .. }, Some(u)) => u.push(a),
+            _ => units.push(vec![a]),
+        }
+    }
+    units
+}
+
 /// Runs actions for one component (field manager and event source).
 pub struct Executor {
     api: ApiServer,
@@ -97,10 +124,43 @@ impl Executor {
         WriteOptions { field_manager: Some(self.component.to_string()), ..Default::default() }
     }
 
-    /// Run `actions` in order.
+    /// Run `actions` in order. A run of creates (or of deletes), each with
+    /// the events that follow it, is independent within itself and runs
+    /// concurrently in slow-start batches (1, 2, 4, … up to
+    /// [`MAX_PARALLEL`], as upstream's controllers do): a failing batch
+    /// stops the rest, so a quota or admission error costs one write, not
+    /// hundreds.
     pub async fn execute(&self, actions: Vec<Action>) -> Result<(), ExecError> {
+        let mut units = split_units(actions).into_iter().peekable();
+        while let Some(unit) = units.next() {
+            let parallel = unit_kind(&unit);
+            if parallel.is_none() || units.peek().map(|u| unit_kind(u)) != Some(parallel) {
+                self.run_unit(unit).await?;
+                continue;
+            }
+            let mut run = vec![unit];
+            while units.peek().is_some_and(|u| unit_kind(u) == parallel) {
+                run.extend(units.next());
+            }
+            let mut batch = 1;
+            let mut rest = run.into_iter();
+            loop {
+                let chunk: Vec<Vec<Action>> = rest.by_ref().take(batch).collect();
+                if chunk.is_empty() {
+                    break;
+                }
+                let results = futures::future::join_all(chunk.into_iter().map(|u| self.run_unit(u))).await;
+                results.into_iter().collect::<Result<Vec<()>, ExecError>>()?;
+                batch = (batch * 2).min(MAX_PARALLEL);
+            }
+        }
+        Ok(())
+    }
+
+    /// One unit: a write and the events about it, in order.
+    async fn run_unit(&self, unit: Vec<Action>) -> Result<(), ExecError> {
         let mut created: Option<String> = None;
-        for a in actions {
+        for a in unit {
             if let Some(name) = self.run(a, created.as_deref()).await? {
                 created = Some(name);
             }
@@ -192,5 +252,37 @@ impl Executor {
         let w = self.api.patch(k, namespace.as_deref(), &name, part, PatchType::Merge, &body, &self.opts()).await?;
         self.note(k, &w.object);
         Ok(None)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::runtime::action::EventType;
+    use serde_json::json;
+
+    fn create(n: &str) -> Action {
+        Action::Create { kind: "Pod", namespace: Some("d".into()), object: json!({"metadata": {"name": n}}) }
+    }
+
+    fn event() -> Action {
+        Action::Event {
+            kind: "Pod",
+            namespace: None,
+            name: "x".into(),
+            uid: String::new(),
+            event_type: EventType::Normal,
+            reason: "R".into(),
+            message: "Created pod: {name}".into(),
+        }
+    }
+
+    #[test]
+    fn events_stay_with_the_write_they_follow() {
+        let units = split_units(vec![event(), create("a"), event(), create("b"), event(), event()]);
+        assert_eq!(units.iter().map(Vec::len).collect::<Vec<_>>(), vec![1, 2, 3]);
+        assert_eq!(unit_kind(&units[0]), None);
+        assert_eq!(unit_kind(&units[1]), Some(0));
+        assert_eq!(unit_kind(&units[2]), Some(0));
     }
 }

@@ -1,11 +1,17 @@
 //! The event recorder: turns [`Action::Event`]s into `v1 Event` objects,
 //! written in the background so a controller never waits on them.
 //!
-//! Guarantees: recording never blocks and never fails a reconcile; under a
-//! burst beyond the buffer, events are dropped (as client-go's broadcaster
-//! does) and the drop is logged; writes are fenced like every leader write.
+//! Guarantees: recording never blocks and never fails a reconcile; events
+//! are written at most 100/s on average (bursts of 500), identical repeats
+//! (same object, reason, message) at most once a minute — beyond that they
+//! are dropped and the drops logged, as client-go's rate-limited event
+//! clients and spam filter do; writes are fenced like every leader write.
 
+use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use parking_lot::Mutex;
 
 use serde_json::{json, Value};
 use tokio::sync::{mpsc, Semaphore};
@@ -40,10 +46,64 @@ pub struct EventRecord {
     pub message: String,
 }
 
+/// Events written per second at most, on average (client-go's event
+/// clients are limited by their client's QPS in the same way).
+const RATE: f64 = 100.0;
+/// Events that may be written in a burst above the rate.
+const BURST: f64 = 500.0;
+/// An identical event (same object, reason and message) is not repeated
+/// within this window.
+const DEDUP_WINDOW: Duration = Duration::from_secs(60);
+/// Identical-event memory is cleared beyond this many entries.
+const DEDUP_MAX: usize = 10_000;
+
+/// Which events may be written now: a token bucket plus suppression of
+/// identical repeats. Pure: time is a parameter.
+#[derive(Debug)]
+pub struct Limiter {
+    tokens: f64,
+    last: Instant,
+    recent: HashMap<(String, String, String), Instant>,
+    dropped: u64,
+}
+
+impl Limiter {
+    /// A full bucket at `now`.
+    pub fn new(now: Instant) -> Self {
+        Limiter { tokens: BURST, last: now, recent: HashMap::new(), dropped: 0 }
+    }
+
+    /// Whether `ev` may be written at `now` (and account for it).
+    pub fn admit(&mut self, ev: &EventRecord, now: Instant) -> bool {
+        self.tokens = (self.tokens + now.saturating_duration_since(self.last).as_secs_f64() * RATE).min(BURST);
+        self.last = now;
+        let key = (ev.uid.clone(), ev.reason.clone(), ev.message.clone());
+        if self.recent.get(&key).is_some_and(|t| now.saturating_duration_since(*t) < DEDUP_WINDOW) {
+            return false;
+        }
+        if self.tokens < 1.0 {
+            self.dropped += 1;
+            return false;
+        }
+        self.tokens -= 1.0;
+        if self.recent.len() >= DEDUP_MAX {
+            self.recent.clear();
+        }
+        self.recent.insert(key, now);
+        true
+    }
+
+    /// Events dropped by the rate limit so far.
+    pub fn dropped(&self) -> u64 {
+        self.dropped
+    }
+}
+
 /// A handle to record events.
 #[derive(Clone)]
 pub struct Recorder {
     tx: mpsc::Sender<(&'static str, EventRecord)>,
+    limiter: Arc<Mutex<Limiter>>,
 }
 
 impl Recorder {
@@ -51,11 +111,23 @@ impl Recorder {
     pub fn start(api: ApiServer, tracker: &TaskTracker, stop: CancellationToken) -> Recorder {
         let (tx, rx) = mpsc::channel(BUFFER);
         tracker.spawn(write_loop(api, rx, stop));
-        Recorder { tx }
+        Recorder { tx, limiter: Arc::new(Mutex::new(Limiter::new(Instant::now()))) }
     }
 
-    /// Record an event from `component` (best effort).
+    /// Record an event from `component` (best effort: identical repeats
+    /// within a minute and events beyond the rate limit are dropped).
     pub fn record(&self, component: &'static str, ev: EventRecord) {
+        let admitted = {
+            let mut l = self.limiter.lock();
+            let ok = l.admit(&ev, Instant::now());
+            if !ok && l.dropped() > 0 && l.dropped().is_power_of_two() {
+                tracing::info!(dropped = l.dropped(), "event rate limit: events dropped so far");
+            }
+            ok
+        };
+        if !admitted {
+            return;
+        }
         if self.tx.try_send((component, ev)).is_err() {
             tracing::debug!(component, "event buffer full; dropping an event");
         }
@@ -112,5 +184,36 @@ async fn write_loop(api: ApiServer, mut rx: mpsc::Receiver<(&'static str, EventR
             }
             drop(permit);
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ev(uid: &str, msg: &str) -> EventRecord {
+        EventRecord {
+            kind: crate::registry::kinds::by_kind("v1", "Pod").unwrap(),
+            namespace: None,
+            name: "p".into(),
+            uid: uid.into(),
+            event_type: EventType::Normal,
+            reason: "Scheduled".into(),
+            message: msg.into(),
+        }
+    }
+
+    #[test]
+    fn repeats_are_suppressed_and_bursts_limited() {
+        let t0 = Instant::now();
+        let mut l = Limiter::new(t0);
+        assert!(l.admit(&ev("a", "m"), t0));
+        assert!(!l.admit(&ev("a", "m"), t0 + Duration::from_secs(30)), "identical within a minute");
+        assert!(l.admit(&ev("a", "other"), t0), "a different message is a different event");
+        assert!(l.admit(&ev("a", "m"), t0 + Duration::from_secs(61)));
+        let admitted = (0..2000).filter(|i| l.admit(&ev(&i.to_string(), "m"), t0 + Duration::from_secs(61))).count();
+        assert!((495..=500).contains(&admitted), "a burst is capped: {admitted}");
+        assert!(l.admit(&ev("late", "m"), t0 + Duration::from_secs(62)), "the bucket refills");
+        assert!(l.dropped() > 1000);
     }
 }

@@ -240,6 +240,10 @@ async fn bind(
 ) {
     let key = ObjKey::of(&pod.metadata);
     let Some(mut v) = pod_value(pod) else { return };
+    // (stored values never carry it; leaving it out spares a copy)
+    if let Some(m) = v.get_mut("metadata").and_then(Value::as_object_mut) {
+        m.remove("resourceVersion");
+    }
     v["spec"]["nodeName"] = json!(node);
     set_condition(
         &mut v,

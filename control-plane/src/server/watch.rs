@@ -29,9 +29,9 @@ use crate::storage::{self, Stored};
 const BOOKMARK_EVERY: Duration = Duration::from_secs(10);
 
 /// Removes a hub subscription when dropped.
-struct Unsubscribe<'a> {
-    hub: &'a raft_store::watch_hub::WatchHub,
-    id: u64,
+pub(crate) struct Unsubscribe<'a> {
+    pub(crate) hub: &'a raft_store::watch_hub::WatchHub,
+    pub(crate) id: u64,
 }
 
 impl Drop for Unsubscribe<'_> {
