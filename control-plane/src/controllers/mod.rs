@@ -12,6 +12,7 @@ pub mod endpoints_controller;
 pub mod garbage_collector;
 pub mod gc_controller;
 pub mod job_controller;
+pub mod label_selector;
 pub mod namespace_controller;
 pub mod node_controller;
 pub mod node_lifecycle;

@@ -225,6 +225,19 @@ fn set_condition(v: &mut Value, cond: Value) {
     }
 }
 
+/// An Event about `pod`.
+fn pod_event(kind: &'static Kind, pod: &Pod, event_type: EventType, reason: &str, message: String) -> EventRecord {
+    EventRecord {
+        kind,
+        namespace: pod.metadata.namespace.clone(),
+        name: pod.metadata.name.clone().unwrap_or_default(),
+        uid: pod.metadata.uid.clone().unwrap_or_default(),
+        event_type,
+        reason: reason.to_string(),
+        message,
+    }
+}
+
 fn revision(pod: &Pod) -> i64 {
     pod.metadata.resource_version.as_deref().and_then(|r| r.parse().ok()).unwrap_or(0)
 }
@@ -253,15 +266,7 @@ async fn bind(
     match api.objects.update(&skey, &v, revision(pod), &[], &[]).await {
         Ok(_) => recorder.record(
             COMPONENT,
-            EventRecord {
-                kind,
-                namespace: key.ns().map(str::to_string),
-                name: key.name.clone(),
-                uid: pod.metadata.uid.clone().unwrap_or_default(),
-                event_type: EventType::Normal,
-                reason: "Scheduled".into(),
-                message: format!("Successfully assigned {key} to {node}"),
-            },
+            pod_event(kind, pod, EventType::Normal, "Scheduled", format!("Successfully assigned {key} to {node}")),
         ),
         Err(e) => {
             if let WriteError::Api(a) = &e {
@@ -296,18 +301,7 @@ async fn unschedulable(
         cs.iter()
             .any(|c| c.type_ == "PodScheduled" && c.status == "False" && c.message.as_deref() == Some(message.as_str()))
     });
-    recorder.record(
-        COMPONENT,
-        EventRecord {
-            kind,
-            namespace: key.ns().map(str::to_string),
-            name: key.name.clone(),
-            uid: pod.metadata.uid.clone().unwrap_or_default(),
-            event_type: EventType::Warning,
-            reason: "FailedScheduling".into(),
-            message: message.clone(),
-        },
-    );
+    recorder.record(COMPONENT, pod_event(kind, pod, EventType::Warning, "FailedScheduling", message.clone()));
     if same {
         return;
     }

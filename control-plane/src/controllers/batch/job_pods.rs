@@ -20,7 +20,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, OwnerReferen
 use serde_json::{json, Value};
 
 use crate::controllers::batch::owner::{controller_owner_ref, controller_ref, is_controlled_by};
-use crate::controllers::batch::selector;
+use crate::controllers::label_selector as selector;
 
 /// The outcome of matching a namespace's pods against one job.
 #[derive(Debug, Default)]

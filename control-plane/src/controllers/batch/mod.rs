@@ -9,6 +9,5 @@ pub mod job_index;
 pub mod job_pods;
 pub mod job_template;
 pub mod owner;
-pub mod selector;
 #[cfg(test)]
 mod testsim;

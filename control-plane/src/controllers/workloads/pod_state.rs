@@ -16,9 +16,7 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Duration, Utc};
 use k8s_openapi::api::core::v1::{Pod, PodCondition};
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::{
-    LabelSelector, LabelSelectorRequirement, ObjectMeta, OwnerReference,
-};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta, OwnerReference};
 
 /// The pod's phase string, if any.
 pub fn pod_phase(pod: &Pod) -> Option<&str> {
@@ -87,32 +85,14 @@ pub fn is_controlled_by(meta: &ObjectMeta, uid: &str) -> bool {
 
 /// True when the selector has neither `matchLabels` nor `matchExpressions`.
 pub fn selector_is_empty(sel: &LabelSelector) -> bool {
-    sel.match_labels.as_ref().is_none_or(|m| m.is_empty())
-        && sel.match_expressions.as_ref().is_none_or(|e| e.is_empty())
+    crate::controllers::label_selector::is_empty(sel)
 }
 
 /// True when `labels` satisfy every `matchLabels` entry and every
-/// `matchExpressions` requirement. An empty selector matches nothing.
+/// `matchExpressions` requirement. An empty selector matches nothing (a
+/// controller never adopts everything).
 pub fn selector_matches(sel: &LabelSelector, labels: &BTreeMap<String, String>) -> bool {
-    if selector_is_empty(sel) {
-        return false;
-    }
-    let labels_ok = sel.match_labels.iter().flatten().all(|(k, v)| labels.get(k) == Some(v));
-    labels_ok && sel.match_expressions.iter().flatten().all(|r| requirement_matches(r, labels))
-}
-
-/// One `matchExpressions` requirement; invalid ones (unknown operator, `In` /
-/// `NotIn` without values) match nothing.
-fn requirement_matches(req: &LabelSelectorRequirement, labels: &BTreeMap<String, String>) -> bool {
-    let values = req.values.as_deref().unwrap_or_default();
-    let value = labels.get(&req.key);
-    match req.operator.as_str() {
-        "In" => !values.is_empty() && value.is_some_and(|v| values.contains(v)),
-        "NotIn" => !values.is_empty() && value.is_none_or(|v| !values.contains(v)),
-        "Exists" => value.is_some(),
-        "DoesNotExist" => value.is_none(),
-        _ => false,
-    }
+    !selector_is_empty(sel) && crate::controllers::label_selector::matches(sel, Some(labels))
 }
 
 /// The labels of an object's metadata (empty when absent).
@@ -129,7 +109,7 @@ pub fn labels_superset(labels: &BTreeMap<String, String>, wanted: &BTreeMap<Stri
 mod tests {
     use super::*;
     use k8s_openapi::api::core::v1::PodStatus;
-    use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelectorRequirement, Time};
 
     fn at(secs: i64) -> DateTime<Utc> {
         DateTime::from_timestamp(1_700_000_000 + secs, 0).unwrap_or_default()

@@ -1,8 +1,8 @@
-//! Label selector matching (`metav1.LabelSelector`).
+//! Label selector matching (`metav1.LabelSelector`) for every controller.
 //!
 //! Guarantees: `matchLabels` and every `matchExpressions` entry must all hold (AND). Operators
-//! `In`, `NotIn`, `Exists`, `DoesNotExist` behave as in Kubernetes; an unknown operator matches
-//! nothing, so a malformed selector never adopts objects. An empty selector (no labels, no
+//! `In`, `NotIn`, `Exists`, `DoesNotExist` behave as in Kubernetes; an unknown operator, or `In` /
+//! `NotIn` without values, matches nothing, so a malformed selector never adopts objects. An empty selector (no labels, no
 //! expressions) matches everything, as in Kubernetes; callers that must not adopt everything
 //! check [`is_empty`] first.
 
@@ -27,10 +27,11 @@ pub fn is_empty(selector: &LabelSelector) -> bool {
 
 fn requirement_holds(req: &LabelSelectorRequirement, labels: &BTreeMap<String, String>) -> bool {
     let value = labels.get(&req.key);
-    let listed = |v: &String| req.values.iter().flatten().any(|x| x == v);
+    let values = req.values.as_deref().unwrap_or_default();
+    let listed = |v: &String| values.contains(v);
     match req.operator.as_str() {
-        "In" => value.map(listed).unwrap_or(false),
-        "NotIn" => !value.map(listed).unwrap_or(false),
+        "In" => !values.is_empty() && value.is_some_and(listed),
+        "NotIn" => !values.is_empty() && !value.is_some_and(listed),
         "Exists" => value.is_some(),
         "DoesNotExist" => value.is_none(),
         _ => false,
