@@ -453,7 +453,7 @@ async fn main() -> Result<()> {
         rates.push(throughput(5_000, 50_000, 500, base + 30).await?);
     }
     if a.kills > 0 {
-        let et = a.election_timeout.map_or("up's default 1000".to_string(), |e| e.to_string());
+        let et = a.election_timeout.map_or("up's default 500".to_string(), |e| e.to_string());
         println!("failover: {} leader SIGKILLs during a rolling update (election timeout {et} ms)", a.kills);
         let mut gaps = failover(a.kills, base + 60, a.election_timeout).await?;
         println!(
