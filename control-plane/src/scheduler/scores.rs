@@ -218,14 +218,18 @@ pub fn selector_spread(pod: &PodInfo, nodes: &[&NodeInfo]) -> Vec<i64> {
     let key = owner_key(pod.namespace, owner);
     let counts: Vec<i64> = nodes.iter().map(|n| i64::from(n.count_owned(key))).collect();
     let zones: Vec<Option<&str>> = nodes.iter().map(|n| n.zone()).collect();
-    let mut zone_counts: HashMap<_, i64> = HashMap::new();
+    // Zones are few: a short list beats hashing every node's zone name.
+    let mut zone_counts: Vec<(&str, i64)> = Vec::new();
     for (zone, count) in zones.iter().zip(&counts) {
         if let Some(z) = zone {
-            *zone_counts.entry(*z).or_default() += count;
+            match zone_counts.iter_mut().find(|(name, _)| name == z) {
+                Some((_, c)) => *c += count,
+                None => zone_counts.push((z, *count)),
+            }
         }
     }
     let max_node = counts.iter().copied().max().unwrap_or(0);
-    let max_zone = zone_counts.values().copied().max().unwrap_or(0);
+    let max_zone = zone_counts.iter().map(|(_, c)| *c).max().unwrap_or(0);
     let spread_score = |count: i64, max: i64| {
         if max > 0 {
             MAX_SCORE as f64 * (max - count) as f64 / max as f64
@@ -238,8 +242,9 @@ pub fn selector_spread(pod: &PodInfo, nodes: &[&NodeInfo]) -> Vec<i64> {
         .zip(&zones)
         .map(|(&count, zone)| {
             let node_score = spread_score(count, max_node);
-            let score = match zone.and_then(|z| zone_counts.get(&z)) {
-                Some(&zone_count) => {
+            let zone_count = zone.and_then(|z| zone_counts.iter().find(|(name, _)| *name == z).map(|(_, c)| *c));
+            let score = match zone_count {
+                Some(zone_count) => {
                     node_score * (1.0 - ZONE_WEIGHTING) + ZONE_WEIGHTING * spread_score(zone_count, max_zone)
                 }
                 None => node_score,
