@@ -815,9 +815,9 @@ pub fn parse_cron(spec: &str) -> Result<(), ParseError> {
         return match spec {
             "@yearly" | "@annually" | "@monthly" | "@weekly" | "@daily" | "@midnight" | "@hourly" => Ok(()),
             _ => match spec.strip_prefix("@every ") {
-                Some(d) => {
-                    parse_go_duration(d).map_err(|e| ParseError::Cron(format!("failed to parse duration {spec}: {e}")))
-                }
+                Some(d) => parse_go_duration(d)
+                    .map(|_| ())
+                    .map_err(|e| ParseError::Cron(format!("failed to parse duration {spec}: {e}"))),
                 None => err(format!("unrecognized descriptor: {spec}")),
             },
         };
@@ -902,17 +902,19 @@ fn cron_range(expr: &str, min: u64, max: u64, names: &[&str], first: u64) -> Res
     Ok(())
 }
 
-/// Checks a Go duration (`1h30m`, `90s`, `1.5h`).
-fn parse_go_duration(d: &str) -> Result<(), String> {
+/// Parses a Go duration (`1h30m`, `90s`, `1.5h`) into nanoseconds.
+pub fn parse_go_duration(d: &str) -> Result<i128, String> {
     let bad = || Err(format!("time: invalid duration {}", go_quote(d)));
+    let negative = d.starts_with('-');
     let body = d.strip_prefix(['+', '-']).unwrap_or(d);
     if body == "0" {
-        return Ok(());
+        return Ok(0);
     }
     if body.is_empty() {
         return bad();
     }
     let mut rest = body;
+    let mut total: f64 = 0.0;
     while !rest.is_empty() {
         let num_len = rest.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(rest.len());
         let num = &rest[..num_len];
@@ -921,16 +923,21 @@ fn parse_go_duration(d: &str) -> Result<(), String> {
         }
         rest = &rest[num_len..];
         let unit_len = rest.find(|c: char| c.is_ascii_digit() || c == '.').unwrap_or(rest.len());
-        if !matches!(&rest[..unit_len], "ns" | "us" | "µs" | "μs" | "ms" | "s" | "m" | "h") {
-            return if unit_len == 0 {
-                Err(format!("time: missing unit in duration {}", go_quote(d)))
-            } else {
-                Err(format!("time: unknown unit {} in duration {}", go_quote(&rest[..unit_len]), go_quote(d)))
-            };
-        }
+        let unit_nanos: f64 = match &rest[..unit_len] {
+            "ns" => 1.0,
+            "us" | "µs" | "μs" => 1e3,
+            "ms" => 1e6,
+            "s" => 1e9,
+            "m" => 60e9,
+            "h" => 3600e9,
+            _ if unit_len == 0 => return Err(format!("time: missing unit in duration {}", go_quote(d))),
+            unit => return Err(format!("time: unknown unit {} in duration {}", go_quote(unit), go_quote(d))),
+        };
+        total += num.parse::<f64>().map_err(|_| format!("time: invalid duration {}", go_quote(d)))? * unit_nanos;
         rest = &rest[unit_len..];
     }
-    Ok(())
+    let nanos = total as i128;
+    Ok(if negative { -nanos } else { nanos })
 }
 
 /// Whether a time zone name has the shape of an IANA name (the zone

@@ -4,7 +4,9 @@
 //! - [`Schedule::parse`] accepts `*`, `?` (same as `*`), single values, lists (`1,5,9`), ranges
 //!   (`1-5`), steps (`*/5`, `1-10/2`, `5/15` = from 5 to the field maximum), month names
 //!   (`JAN`..`DEC`) and weekday names (`SUN`..`SAT`) in any case, `7` as Sunday, and the macros
-//!   `@yearly @annually @monthly @weekly @daily @midnight @hourly`. Anything else is rejected with
+//!   `@yearly @annually @monthly @weekly @daily @midnight @hourly`, and `@every <Go duration>` (a
+//!   constant delay, whole seconds, at least one, as the cron library Kubernetes uses does).
+//!   Anything else is rejected with
 //!   a [`CronError`] saying which field is wrong and why. A `CRON_TZ=`/`TZ=` prefix is rejected,
 //!   as the Kubernetes API server rejects it in `spec.schedule`: the zone comes from
 //!   `spec.timeZone` (see [`parse_time_zone`]).
@@ -116,6 +118,9 @@ pub struct Schedule {
     dom: Field,
     month: Field,
     dow: Field,
+    /// `@every <duration>`: a constant delay (whole seconds, at least one)
+    /// instead of the fields.
+    every: Option<Duration>,
 }
 
 impl Schedule {
@@ -128,6 +133,20 @@ impl Schedule {
         if spec.starts_with("TZ=") || spec.starts_with("CRON_TZ=") {
             return Err(CronError::TimeZoneInSchedule);
         }
+        if let Some(d) = spec.strip_prefix("@every ") {
+            let nanos = crate::registry::validation::parse_go_duration(d.trim())
+                .map_err(|_| CronError::UnknownDescriptor(spec.to_string()))?;
+            let secs = i64::try_from(nanos / 1_000_000_000).unwrap_or(i64::MAX).max(1);
+            let none = Field { bits: 0, star: false };
+            return Ok(Schedule {
+                minute: none,
+                hour: none,
+                dom: none,
+                month: none,
+                dow: none,
+                every: Some(Duration::seconds(secs)),
+            });
+        }
         let expanded = if spec.starts_with('@') { expand_macro(spec)? } else { spec };
         let fields: Vec<&str> = expanded.split_whitespace().collect();
         let [m, h, dom, mon, dow] = fields.as_slice() else {
@@ -139,6 +158,7 @@ impl Schedule {
             dom: parse_field(dom, &DOM)?,
             month: parse_field(mon, &MONTH)?,
             dow: parse_field(dow, &DOW)?,
+            every: None,
         })
     }
 
@@ -146,6 +166,11 @@ impl Schedule {
     /// when nothing matches within five years. Skipped (spring-forward) local times never fire;
     /// repeated (fall-back) local times fire once, at their first occurrence.
     pub fn next_after<Z: TimeZone>(&self, t: DateTime<Z>) -> Option<DateTime<Z>> {
+        if let Some(every) = self.every {
+            // As the cron library Kubernetes uses: `t` + the delay, to the second.
+            let whole = t.clone().checked_sub_signed(Duration::nanoseconds(i64::from(t.timestamp_subsec_nanos())))?;
+            return whole.checked_add_signed(every);
+        }
         let zone = t.timezone();
         let local = t.naive_local();
         let limit = local.checked_add_signed(Duration::days(SEARCH_HORIZON_DAYS))?;
@@ -386,7 +411,11 @@ mod tests {
         assert_eq!(Schedule::parse(""), Err(CronError::Empty));
         assert_eq!(Schedule::parse("* * * *"), Err(CronError::FieldCount(4)));
         assert_eq!(Schedule::parse("0 * * * * *"), Err(CronError::FieldCount(6)));
-        assert_eq!(Schedule::parse("@every 5m"), Err(CronError::UnknownDescriptor("@every 5m".into())));
+        assert_eq!(Schedule::parse("@every 5x"), Err(CronError::UnknownDescriptor("@every 5x".into())));
+        let every = Schedule::parse("@every 1h30m").expect("@every parses");
+        assert_eq!(every.next_after(utc("2024-01-01T00:00:00Z")), Some(utc("2024-01-01T01:30:00Z")));
+        let tiny = Schedule::parse("@every 10ms").expect("@every parses");
+        assert_eq!(tiny.next_after(utc("2024-01-01T00:00:00Z")), Some(utc("2024-01-01T00:00:01Z")), "at least 1 s");
         assert_eq!(Schedule::parse("CRON_TZ=UTC 0 * * * *"), Err(CronError::TimeZoneInSchedule));
         assert_eq!(Schedule::parse("TZ=Europe/Berlin 0 * * * *"), Err(CronError::TimeZoneInSchedule));
         let cases = [
