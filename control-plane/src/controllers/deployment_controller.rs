@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
-use super::owner_keys::{controller_of, owned_and_orphans};
+use super::owner::{controller_of, owned_and_orphans};
 use super::workloads::deployment::{reconcile_deployment, requeue_after};
 use crate::runtime::cache::ObjKey;
 use crate::runtime::caches::Caches;

@@ -1,9 +1,12 @@
 //! The Endpoints controller's wiring: a Service's key is reconciled when the
-//! Service, its Endpoints, or any pod in its namespace changes.
+//! Service, its Endpoints, or a pod its selector picks (before or after the
+//! change) changes.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
+use k8s_openapi::api::core::v1::Pod;
 
 use super::endpoints::{endpoints_for_deleted_service, reconcile_endpoints, MANAGED_LABEL};
 use crate::runtime::cache::{Delta, ObjKey};
@@ -32,8 +35,21 @@ impl EndpointsController {
                 }
                 _ => true,
             };
-            if relevant {
-                for s in c.services.in_namespace(&ns) {
+            if !relevant {
+                return;
+            }
+            // Only the Services whose selector picks the pod (before or after).
+            let labels = |p: &Pod| p.metadata.labels.clone().unwrap_or_default();
+            let (before, after) = match d {
+                Delta::Upsert { old, new } => (old.as_deref().map(labels), labels(new)),
+                Delta::Delete(old) => (None, labels(old)),
+            };
+            for s in c.services.in_namespace(&ns) {
+                let sel = s.spec.as_ref().and_then(|sp| sp.selector.as_ref());
+                let picks = |l: &BTreeMap<String, String>| {
+                    sel.is_some_and(|sel| !sel.is_empty() && sel.iter().all(|(k, v)| l.get(k) == Some(v)))
+                };
+                if picks(&after) || before.as_ref().is_some_and(picks) {
                     q.add(ObjKey::of(&s.metadata));
                 }
             }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 
 use super::batch::job::{reconcile_job, requeue_after};
-use super::owner_keys::{controller_of, owned_and_orphans};
+use super::owner::{controller_of, owned_and_orphans};
 use crate::runtime::cache::ObjKey;
 use crate::runtime::caches::Caches;
 use crate::runtime::controller::{Outcome, Reconciler};

@@ -16,7 +16,7 @@ pub mod label_selector;
 pub mod namespace_controller;
 pub mod node_controller;
 pub mod node_lifecycle;
-pub mod owner_keys;
+pub mod owner;
 pub mod replicaset_controller;
 pub mod workloads;
 

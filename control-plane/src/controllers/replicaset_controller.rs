@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
-use super::owner_keys::{controller_of, owned_and_orphans};
+use super::owner::{controller_of, owned_and_orphans};
 use super::workloads::replicaset::{reconcile_replicaset, requeue_after};
 use crate::runtime::cache::{Delta, ObjKey};
 use crate::runtime::caches::Caches;

@@ -94,9 +94,7 @@ impl<T> Default for Store<T> {
     }
 }
 
-fn controller_uid(meta: &ObjectMeta) -> Option<&str> {
-    meta.owner_references.as_ref()?.iter().find(|r| r.controller == Some(true)).map(|r| r.uid.as_str())
-}
+use crate::controllers::owner::controller_uid;
 
 impl<T: k8s_openapi::Metadata<Ty = ObjectMeta>> Store<T> {
     fn unindex(&mut self, key: &ObjKey, obj: &T) {

@@ -29,8 +29,7 @@ pub fn namespace_of(pod: &Pod) -> &str {
 
 /// The uid of the controller ownerReference of a pod, if any.
 pub fn controller_uid(pod: &Pod) -> Option<&str> {
-    let owners = pod.metadata.owner_references.as_ref()?;
-    owners.iter().find(|o| o.controller == Some(true)).map(|o| o.uid.as_str())
+    crate::controllers::owner::controller_uid(&pod.metadata)
 }
 
 /// A 64-bit key for (namespace, controller uid), so per-node owner counts compare integers, not strings.

@@ -45,7 +45,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
 
 use crate::controllers::batch::cron::{parse_time_zone, CronError, Schedule};
 use crate::controllers::batch::job_conditions as cond;
-use crate::controllers::batch::owner::{controller_owner_ref, is_controlled_by};
+use crate::controllers::owner::{controller_owner_ref, is_controlled_by};
 use crate::runtime::action::{Action, EventType};
 
 /// Annotation on created jobs with the schedule time they run for.

@@ -19,8 +19,8 @@ use k8s_openapi::api::core::v1::{ContainerStatus, Pod};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, OwnerReference};
 use serde_json::{json, Value};
 
-use crate::controllers::batch::owner::{controller_owner_ref, controller_ref, is_controlled_by};
 use crate::controllers::label_selector as selector;
+use crate::controllers::owner::{controller_owner_ref, controller_ref, is_controlled_by};
 
 /// The outcome of matching a namespace's pods against one job.
 #[derive(Debug, Default)]

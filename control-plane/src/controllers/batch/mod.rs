@@ -8,6 +8,5 @@ pub mod job_conditions;
 pub mod job_index;
 pub mod job_pods;
 pub mod job_template;
-pub mod owner;
 #[cfg(test)]
 mod testsim;

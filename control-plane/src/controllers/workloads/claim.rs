@@ -47,14 +47,12 @@ pub fn claim(meta: &ObjectMeta, owner: &ObjectMeta, selector_matches: bool) -> C
 /// A controller owner reference to `owner` (`controller` and
 /// `blockOwnerDeletion` set).
 pub fn controller_owner_ref(api_version: &str, kind: &str, owner: &ObjectMeta) -> OwnerReference {
-    OwnerReference {
-        api_version: api_version.to_string(),
-        kind: kind.to_string(),
-        name: owner.name.clone().unwrap_or_default(),
-        uid: owner.uid.clone().unwrap_or_default(),
-        controller: Some(true),
-        block_owner_deletion: Some(true),
-    }
+    crate::controllers::owner::controller_owner_ref(
+        api_version,
+        kind,
+        owner.name.as_deref().unwrap_or_default(),
+        owner.uid.as_deref().unwrap_or_default(),
+    )
 }
 
 /// The object's owner references with `owner_ref` appended.

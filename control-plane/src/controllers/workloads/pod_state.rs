@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Duration, Utc};
 use k8s_openapi::api::core::v1::{Pod, PodCondition};
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta, OwnerReference};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 
 /// The pod's phase string, if any.
 pub fn pod_phase(pod: &Pod) -> Option<&str> {
@@ -73,15 +73,7 @@ pub fn is_pod_available(pod: &Pod, min_ready_seconds: i32, now: DateTime<Utc>) -
     available_after(pod, min_ready_seconds).is_some_and(|t| t < now)
 }
 
-/// The controller owner reference (`controller: true`) of an object, if any.
-pub fn controller_ref(meta: &ObjectMeta) -> Option<&OwnerReference> {
-    meta.owner_references.as_ref()?.iter().find(|r| r.controller == Some(true))
-}
-
-/// True when the object's controller owner reference points at `uid`.
-pub fn is_controlled_by(meta: &ObjectMeta, uid: &str) -> bool {
-    !uid.is_empty() && controller_ref(meta).is_some_and(|r| r.uid == uid)
-}
+pub use crate::controllers::owner::{controller_ref, is_controlled_by};
 
 /// True when the selector has neither `matchLabels` nor `matchExpressions`.
 pub fn selector_is_empty(sel: &LabelSelector) -> bool {
@@ -109,7 +101,7 @@ pub fn labels_superset(labels: &BTreeMap<String, String>, wanted: &BTreeMap<Stri
 mod tests {
     use super::*;
     use k8s_openapi::api::core::v1::PodStatus;
-    use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelectorRequirement, Time};
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelectorRequirement, OwnerReference, Time};
 
     fn at(secs: i64) -> DateTime<Utc> {
         DateTime::from_timestamp(1_700_000_000 + secs, 0).unwrap_or_default()
