@@ -2,7 +2,13 @@
 //! and generates tonic clients and servers.
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let files = ["proto/etcd/kv.proto", "proto/etcd/rpc.proto", "proto/raft_peer.proto", "proto/helmsman/api.proto"];
+    let files = [
+        "proto/etcd/kv.proto",
+        "proto/etcd/rpc.proto",
+        "proto/raft_peer.proto",
+        "proto/helmsman/api.proto",
+        "proto/helmsman/agent.proto",
+    ];
     for f in files {
         println!("cargo:rerun-if-changed={f}");
     }

@@ -31,6 +31,8 @@ pub fn router(api: ApiServer) -> Router {
         .route("/readyz", get(ready))
         .route("/api", get(api_core))
         .route("/apis", get(api_groups))
+        .route("/api/v1/namespaces/{ns}/pods/{name}/log", get(rest::pod_io::log))
+        .route("/api/v1/namespaces/{ns}/pods/{name}/exec", any(rest::pod_io::exec))
         .route("/api/{*rest}", any(rest::handle))
         .route("/apis/{*rest}", any(rest::handle))
         .route("/openapi/v3", get(openapi_index))
@@ -44,9 +46,14 @@ pub fn router(api: ApiServer) -> Router {
 fn grpc_routes(api: ApiServer) -> Router {
     let store = api.objects.store().clone();
     tonic::service::Routes::new(proto::api::resources_server::ResourcesServer::new(
-        crate::grpc::resources::ResourcesService::new(api),
+        crate::grpc::resources::ResourcesService::new(api.clone()),
     ))
     .add_service(proto::api::cluster_server::ClusterServer::new(crate::grpc::cluster::ClusterService::new(store)))
+    .add_service(
+        proto::agent::dispatcher_server::DispatcherServer::new(crate::dispatcher::DispatcherService::new(api))
+            .max_decoding_message_size(64 << 20)
+            .max_encoding_message_size(64 << 20),
+    )
     .into_axum_router()
 }
 

@@ -18,6 +18,7 @@
 pub mod api;
 pub mod bootstrap;
 pub mod controllers;
+pub mod dispatcher;
 pub mod error;
 pub mod front;
 pub mod grpc;
@@ -30,4 +31,5 @@ pub mod runtime;
 pub mod scheduler;
 pub mod server;
 pub mod storage;
+pub mod tunnel;
 pub mod up;

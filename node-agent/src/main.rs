@@ -1,6 +1,5 @@
-//! `node-agent`: node agent running pods in Docker (not yet implemented: see issue 5).
+//! `node-agent`: runs pods assigned to this node (see the library docs).
 
-fn main() {
-    eprintln!("usage: node-agent <command> [flags]\n\nnode agent running pods in Docker (not yet implemented: see issue 5).\nNothing runs yet; use the raft-store binary for the store.");
-    std::process::exit(2);
+fn main() -> std::process::ExitCode {
+    node_agent::cli::main()
 }

@@ -4,6 +4,7 @@
 //!   with etcd 3.4 (`etcdctl` and etcd client libraries speak to raft-store).
 //! - [`raftpeer`]: the Raft transport between raft-store members.
 //! - [`api`]: Helmsman's typed gRPC API (Resources, Cluster).
+//! - [`agent`]: the node-agent protocol (Dispatcher).
 
 #![allow(clippy::all, missing_docs)]
 
@@ -23,4 +24,10 @@ pub mod raftpeer {
 /// envelopes) and `Cluster` (replicas, snapshots).
 pub mod api {
     tonic::include_proto!("helmsman.api.v1");
+}
+
+/// The node-agent protocol: registration, Lease renewal, the resumable
+/// assignment stream, batched pod status, and the log/exec tunnel.
+pub mod agent {
+    tonic::include_proto!("helmsman.agent.v1");
 }

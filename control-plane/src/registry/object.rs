@@ -32,6 +32,11 @@ pub fn set_resource_version(obj: &mut Value, rv: i64) {
     meta_mut(obj).insert("resourceVersion".into(), Value::String(rv.to_string()));
 }
 
+/// `metadata.resourceVersion` as a revision (0 when absent).
+pub fn resource_version(obj: &Value) -> i64 {
+    obj.pointer("/metadata/resourceVersion").and_then(Value::as_str).and_then(|s| s.parse().ok()).unwrap_or(0)
+}
+
 /// Whether `metadata.deletionTimestamp` is set.
 pub fn is_deleting(obj: &Value) -> bool {
     obj.pointer("/metadata/deletionTimestamp").is_some_and(|v| !v.is_null())

@@ -31,6 +31,7 @@ fn aggregated_resource(k: &Kind) -> Value {
     }
     if k.kind == "Pod" {
         subs.push(json!({"subresource": "log", "responseKind": {"group": "", "version": "v1", "kind": "Pod"}, "verbs": ["get"]}));
+        subs.push(json!({"subresource": "exec", "responseKind": {"group": "", "version": "v1", "kind": "PodExecOptions"}, "verbs": ["create", "get"]}));
     }
     let mut r = json!({
         "resource": k.resource,
@@ -120,6 +121,14 @@ pub fn resource_list(group: &str, version: &str) -> Option<Value> {
         }
         if k.scale {
             resources.push(sub("scale", "Scale", Some("autoscaling")));
+        }
+        if k.kind == "Pod" {
+            let mut log = sub("log", "Pod", None);
+            log["verbs"] = json!(["get"]);
+            resources.push(log);
+            let mut exec = sub("exec", "PodExecOptions", None);
+            exec["verbs"] = json!(["create", "get"]);
+            resources.push(exec);
         }
     }
     let gv = if group.is_empty() { version.to_string() } else { format!("{group}/{version}") };

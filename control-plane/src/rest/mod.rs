@@ -9,6 +9,7 @@
 pub mod body;
 pub mod discovery;
 pub mod openapi;
+pub mod pod_io;
 pub mod protobuf;
 pub mod respond;
 pub mod target;
@@ -140,17 +141,9 @@ async fn dispatch(
     };
     let Target { kind, namespace, name, sub } = target;
     let ns = namespace.as_deref();
-    let part = if sub.as_deref() == Some("log") {
-        return Err(ApiError::new(
-            503,
-            "ServiceUnavailable",
-            "pod logs come from the pod's node agent, and no node agent serves this cluster yet; retry once a node has joined",
-        ));
-    } else {
-        Part::parse(sub.as_deref()).ok_or_else(|| {
-            ApiError::not_found(kind, &format!("{}/{}", name.as_deref().unwrap_or(""), sub.as_deref().unwrap_or("")))
-        })?
-    };
+    let part = Part::parse(sub.as_deref()).ok_or_else(|| {
+        ApiError::not_found(kind, &format!("{}/{}", name.as_deref().unwrap_or(""), sub.as_deref().unwrap_or("")))
+    })?;
     if part == Part::Status && !kind.status || part == Part::Scale && !kind.scale {
         return Err(ApiError::new(
             404,

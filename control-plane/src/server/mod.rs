@@ -27,18 +27,20 @@ pub struct ApiServer {
     pub objects: Objects,
     /// Watch events decoded once for all watchers.
     pub events: std::sync::Arc<events::EventCache>,
+    /// Log/exec tunnels of the node agents connected to this replica.
+    pub tunnels: crate::tunnel::Tunnels,
 }
 
 impl ApiServer {
     /// Serve from `objects`.
     pub fn new(objects: Objects) -> Self {
-        ApiServer { objects, events: Default::default() }
+        ApiServer { objects, events: Default::default(), tunnels: Default::default() }
     }
 
     /// The same server with every write fenced to Raft term `term` (for the
     /// leader-only tasks; see [`Objects::fenced`]).
     pub fn fenced(&self, term: u64) -> Self {
-        ApiServer { objects: self.objects.fenced(term), events: self.events.clone() }
+        ApiServer { objects: self.objects.fenced(term), events: self.events.clone(), tunnels: self.tunnels.clone() }
     }
 }
 

@@ -35,6 +35,14 @@ pub struct UpFlags {
     /// controllers act; raise it on machines with long fsync stalls).
     #[arg(long, default_value_t = 500)]
     pub election_timeout: u64,
+    /// Do not start a node agent (by default one Docker agent starts when a
+    /// Docker engine is reachable and the `node-agent` binary sits beside
+    /// this one).
+    #[arg(long)]
+    pub no_agent: bool,
+    /// Name of the node the agent registers.
+    #[arg(long, default_value = "node-1")]
+    pub node_name: String,
     /// Leader-task flags, passed on to every replica.
     #[command(flatten)]
     pub leader: crate::leader::flags::LeaderFlags,
@@ -227,6 +235,13 @@ pub async fn run(flags: UpFlags, stop: CancellationToken) -> Result<(), UpError>
     println!("  store:        ETCDCTL_API=3 etcdctl --endpoints {eps} endpoint status -w table");
     println!("Ctrl-C stops the cluster (data stays in {})", dir.display());
 
+    let mut agent = if flags.no_agent {
+        None
+    } else {
+        let urls: Vec<String> = infos.iter().map(|i| i.api_url.clone()).collect();
+        start_agent(&exe, &dir, &flags.node_name, &urls)
+    };
+
     // run until asked to stop; report replicas that exit on their own
     let mut reported = vec![false; children.len()];
     loop {
@@ -247,12 +262,66 @@ pub async fn run(flags: UpFlags, stop: CancellationToken) -> Result<(), UpError>
             }
         }
     }
+    if let Some(a) = agent.as_mut() {
+        println!("stopping the node agent (its pods keep running; the next `up` adopts them)");
+        shutdown(std::slice::from_mut(a));
+    }
     println!("stopping {} replicas", children.len());
     shutdown(&mut children);
     front_stop.cancel();
     let _ = front.await;
     println!("stopped");
     Ok(())
+}
+
+/// Where the Docker engine listens (`DOCKER_HOST=unix://...` or the default socket).
+fn docker_socket() -> PathBuf {
+    match std::env::var("DOCKER_HOST") {
+        Ok(h) if h.starts_with("unix://") => PathBuf::from(h.trim_start_matches("unix://")),
+        _ => PathBuf::from("/var/run/docker.sock"),
+    }
+}
+
+/// Start one Docker node agent beside the replicas, if it can run here;
+/// say plainly why not otherwise.
+fn start_agent(exe: &Path, dir: &Path, node: &str, servers: &[String]) -> Option<Child> {
+    let agent_exe = exe.with_file_name("node-agent");
+    if !agent_exe.exists() {
+        println!("no node agent: {} is missing (build it: cargo build -p node-agent)", agent_exe.display());
+        return None;
+    }
+    let sock = docker_socket();
+    if let Err(e) = std::os::unix::net::UnixStream::connect(&sock) {
+        println!(
+            "no node agent: no Docker engine reachable at {} ({e}); start Docker and run `up` again to get a node",
+            sock.display()
+        );
+        return None;
+    }
+    let log_path = dir.join("node-agent.log");
+    let log = fs::OpenOptions::new().create(true).append(true).open(&log_path).ok()?;
+    let log2 = log.try_clone().ok()?;
+    let child = Command::new(&agent_exe)
+        .args(["--servers", &servers.join(",")])
+        .args(["--node-name", node])
+        .arg("--data-dir")
+        .arg(dir.join("node-agent"))
+        .args(["--runtime", "docker"])
+        .args(["--parent-pid", &std::process::id().to_string()])
+        .stdin(Stdio::null())
+        .stdout(log)
+        .stderr(log2)
+        .spawn();
+    match child {
+        Ok(c) => {
+            println!("  node agent:   node {node} on Docker (pid {}, log {})", c.id(), log_path.display());
+            Some(c)
+        }
+        Err(e) => {
+            println!("no node agent: cannot start {}: {e}", agent_exe.display());
+            None
+        }
+    }
 }
 
 /// SIGTERM every replica and wait (up to 10 s each, then SIGKILL).

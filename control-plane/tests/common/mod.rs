@@ -41,12 +41,15 @@ pub fn start_up(dir: &Path, port: u16, base: u16) -> Up {
     start_up_with(dir, port, base, &[])
 }
 
-/// `up` with extra flags (e.g. the leader tasks').
+/// `up` with extra flags (e.g. the leader tasks'). No node agent starts
+/// unless `extra` holds `--node-name` (the agent tests name their node).
 pub fn start_up_with(dir: &Path, port: u16, base: u16, extra: &[&str]) -> Up {
+    let agent = extra.contains(&"--node-name");
     let mut child = Command::new(env!("CARGO_BIN_EXE_control-plane"))
         .args(["up", "--data-dir"])
         .arg(dir)
         .args(["--port", &port.to_string(), "--base-port", &base.to_string()])
+        .args(if agent { &[][..] } else { &["--no-agent"][..] })
         .args(extra)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
