@@ -3,7 +3,8 @@
 //! (aggregated v2 and legacy), OpenAPI v3, and the resources ([`crate::rest`]).
 //!
 //! Guarantees: `/readyz` answers 200 only when this replica can serve a
-//! linearizable read right now (a read index confirmed by a quorum), and 503
+//! linearizable read right now (a read index confirmed by a quorum) and the
+//! bootstrap objects (namespace `default`) are in its store, and 503
 //! within two seconds when it cannot (no leader, no quorum) — it never hangs.
 
 use std::time::Duration;
@@ -131,7 +132,17 @@ async fn live() -> &'static str {
 
 async fn ready(State(api): State<ApiServer>) -> Response {
     match tokio::time::timeout(Duration::from_secs(2), api.objects.store().linearizable_barrier()).await {
-        Ok(Ok(())) => "ok".into_response(),
+        Ok(Ok(())) => {
+            // Ready also means the bootstrap objects exist (as Kubernetes'
+            // post-start hooks): clients may rely on namespace `default`.
+            let ns = crate::registry::kinds::by_kind("v1", "Namespace").expect("the Namespace kind is registered");
+            match api.get(ns, None, "default", Some("0")).await {
+                Ok(_) => "ok".into_response(),
+                Err(_) => {
+                    respond::error(&ApiError::unavailable("bootstrap objects (namespace default) not created yet"))
+                }
+            }
+        }
         Ok(Err(e)) => respond::error(&ApiError::unavailable(format!("store not ready: {e}"))),
         Err(_) => respond::error(&ApiError::unavailable("store not ready: no quorum within 2s")),
     }
