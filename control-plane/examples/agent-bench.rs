@@ -244,11 +244,11 @@ async fn steady(urls: &[String], node: &str, rate: u64, seconds: u64) -> Result<
             eprintln!("  steady: {} / {total} created, {} running so far", i + 1, seen.lock().len());
         }
     }
-    let deadline = Instant::now() + Duration::from_secs(120);
+    let deadline = Instant::now() + Duration::from_secs(300);
     while created.keys().any(|n| !seen.lock().contains_key(n)) {
         if Instant::now() > deadline {
             let missing = created.keys().filter(|n| !seen.lock().contains_key(*n)).count();
-            bail!("{missing} pods did not become Running within 120 s after the last create");
+            bail!("{missing} pods did not become Running within 300 s after the last create");
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
@@ -314,10 +314,30 @@ fn cpu_secs(pid: u64) -> f64 {
     (ticks(11) + ticks(12)) / 100.0
 }
 
+/// Retry a call while the cluster is unavailable (an election under load), up to a minute.
+async fn retry<T, F, Fut>(mut f: F) -> Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, tonic::Status>>,
+{
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        match f().await {
+            Ok(v) => return Ok(v),
+            Err(s) if s.code() == tonic::Code::Unavailable && Instant::now() < deadline => {
+                eprintln!("  (retrying: {})", s.message());
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+            Err(s) => bail!("{}: {}", s.code(), s.message()),
+        }
+    }
+}
+
 async fn hollow_scale(nodes: usize, pods: usize, base: u16) -> Result<()> {
     let tmp = tempfile::tempdir()?;
     let dir = tmp.path().join("cluster");
-    let (_up, urls) = start(&dir, base, &["--no-agent"])?;
+    // A longer election timeout: this run saturates both cores.
+    let (_up, urls) = start(&dir, base, &["--no-agent", "--election-timeout", "1000"])?;
     let reps = replicas(&dir);
     let pids: Vec<u64> = reps.iter().filter_map(|r| r["pid"].as_u64()).collect();
     let mut fleet = Command::new(bin("node-agent")?)
@@ -368,10 +388,19 @@ async fn hollow_scale(nodes: usize, pods: usize, base: u16) -> Result<()> {
     let mut listed;
     loop {
         let t = Instant::now();
-        let l = cl
-            .list(ListRequest { r#ref: rref("", "pods", "", ""), resource_version: "0".into(), ..Default::default() })
-            .await?
-            .into_inner();
+        let l = retry(|| {
+            let mut c = cl.clone();
+            async move {
+                c.list(ListRequest {
+                    r#ref: rref("", "pods", "", ""),
+                    resource_version: "0".into(),
+                    ..Default::default()
+                })
+                .await
+                .map(|r| r.into_inner())
+            }
+        })
+        .await?;
         listed = t.elapsed();
         let running = l.items.iter().filter(|b| String::from_utf8_lossy(b).contains("\"phase\":\"Running\"")).count();
         eprintln!(

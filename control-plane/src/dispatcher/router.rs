@@ -17,6 +17,7 @@
 //! - A revision newer than this replica has applied (the agent saw it on
 //!   another replica) is waited for, so switching replicas never goes back
 //!   in time.
+//! - Every subscriber hears at least every 5 s (progress when idle).
 //! - A subscriber that cannot keep up is dropped (its stream ends); it
 //!   resumes from its last revision.
 //!
@@ -38,6 +39,8 @@ use crate::registry::{kinds, Kind};
 use crate::server::watch::WatchEvent;
 use crate::server::{ApiServer, ListOptions};
 
+/// How often every subscriber gets at least a progress message.
+const PROGRESS_EVERY: Duration = Duration::from_secs(5);
 /// Recent routed events kept for resumption.
 const RING: usize = 65_536;
 /// Changes buffered per subscriber before it is dropped as too slow.
@@ -123,10 +126,24 @@ impl PodRouter {
     pub fn start(api: ApiServer, stop: CancellationToken) -> Arc<PodRouter> {
         let router = Arc::new(PodRouter { state: Mutex::new(State::default()), applied: watch::channel(0).0 });
         let r = router.clone();
+        let s = stop.clone();
         tokio::spawn(async move {
             tokio::select! {
                 _ = r.run(&api) => {}
-                _ = stop.cancelled() => {}
+                _ = s.cancelled() => {}
+            }
+        });
+        // Every stream hears at least every PROGRESS_EVERY, even when the
+        // store is busy with other nodes' pods (agents treat a silent stream
+        // as dead).
+        let r = router.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(PROGRESS_EVERY);
+            loop {
+                tokio::select! {
+                    _ = tick.tick() => r.progress_all(),
+                    _ = stop.cancelled() => return,
+                }
             }
         });
         router
@@ -253,6 +270,19 @@ impl PodRouter {
         let id = st.next_id;
         st.subscribers.entry(node.to_string()).or_default().push(Subscriber { id, tx });
         Ok(Subscription { first, rx })
+    }
+
+    /// Send the current revision to every subscriber.
+    fn progress_all(&self) {
+        let mut st = self.state.lock();
+        if st.revision == 0 {
+            return;
+        }
+        let rev = st.revision;
+        let nodes: Vec<String> = st.subscribers.keys().cloned().collect();
+        for node in nodes {
+            send_to(&mut st, &node, Routed::Progress(rev));
+        }
     }
 
     /// How many pods the router indexes (for metrics and tests).
