@@ -233,14 +233,13 @@ pub async fn run(flags: UpFlags, stop: CancellationToken) -> Result<(), UpError>
         .collect::<Vec<_>>()
         .join(",");
     println!("  store:        ETCDCTL_API=3 etcdctl --endpoints {eps} endpoint status -w table");
-    println!("Ctrl-C stops the cluster (data stays in {})", dir.display());
-
     let mut agent = if flags.no_agent {
         None
     } else {
         let urls: Vec<String> = infos.iter().map(|i| i.api_url.clone()).collect();
         start_agent(&exe, &dir, &flags.node_name, &urls)
     };
+    println!("Ctrl-C stops the cluster (data stays in {})", dir.display());
 
     // run until asked to stop; report replicas that exit on their own
     let mut reported = vec![false; children.len()];
