@@ -9,8 +9,9 @@
 //!   ([`encode`] / [`decode`]); v5 adds [`CLOSE`] whose payload is the one
 //!   byte of the channel being closed.
 //! - The error channel carries a metav1 `Status` exactly as the kubelet
-//!   writes it ([`success_status`], [`exit_status`], [`failure_status`]), so
-//!   kubectl maps it to its own exit code.
+//!   writes it ([`success_status`], [`failure_status`]; the agent writes
+//!   exit codes with `node_agent::tunnel::exit_status` and the server passes
+//!   them through), so kubectl maps it to its own exit code.
 
 use serde_json::json;
 
@@ -140,26 +141,6 @@ pub fn success_status() -> Vec<u8> {
     json!({"metadata": {}, "status": "Success"}).to_string().into_bytes()
 }
 
-/// The Status for a command that exited with `code` (0 → success). The
-/// message names the command as Go prints a `[]string`.
-pub fn exit_status(command: &[String], code: i64) -> Vec<u8> {
-    if code == 0 {
-        return success_status();
-    }
-    json!({
-        "metadata": {},
-        "status": "Failure",
-        "message": format!(
-            "command terminated with non-zero exit code: error executing command [{}], exit code {code}",
-            command.join(" ")
-        ),
-        "reason": "NonZeroExitCode",
-        "details": {"causes": [{"reason": "ExitCode", "message": code.to_string()}]},
-    })
-    .to_string()
-    .into_bytes()
-}
-
 /// A failure Status with an HTTP `code` and `reason` (e.g. 500
 /// InternalError); kubectl prints `message`.
 pub fn failure_status(code: u16, reason: &str, message: &str) -> Vec<u8> {
@@ -242,18 +223,6 @@ mod tests {
     #[test]
     fn success_status_matches_kubelet() {
         assert_eq!(String::from_utf8(success_status()).unwrap(), r#"{"metadata":{},"status":"Success"}"#);
-        assert_eq!(exit_status(&["true".into()], 0), success_status());
-    }
-
-    #[test]
-    fn exit_status_matches_kubelet() {
-        let cmd: Vec<String> = ["sh", "-c", "exit 3"].iter().map(|s| s.to_string()).collect();
-        let got: serde_json::Value = serde_json::from_slice(&exit_status(&cmd, 3)).unwrap();
-        let want: serde_json::Value = serde_json::from_str(
-            r#"{"metadata":{},"status":"Failure","message":"command terminated with non-zero exit code: error executing command [sh -c exit 3], exit code 3","reason":"NonZeroExitCode","details":{"causes":[{"reason":"ExitCode","message":"3"}]}}"#,
-        )
-        .unwrap();
-        assert_eq!(got, want);
     }
 
     #[test]
