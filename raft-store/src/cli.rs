@@ -57,6 +57,12 @@ pub struct Flags {
     /// How long a request waits for a leader or quorum, in milliseconds.
     #[arg(long, default_value_t = 5000)]
     pub request_timeout: u64,
+    /// Dial some peers at another address than the one they advertise:
+    /// `advertised=dial,...` (peer URLs). For proxies that sit between
+    /// members, e.g. the chaos tool's partition proxies; members still
+    /// identify each other by the advertised URL.
+    #[arg(long, default_value = "")]
+    pub peer_dial_override: String,
     /// Log filter (tracing env-filter syntax), e.g. info or raft_store=debug.
     #[arg(long, default_value = "info,openraft=warn")]
     pub log_level: String,
@@ -96,6 +102,12 @@ impl Flags {
         cfg.snapshot_count = self.snapshot_count;
         cfg.snapshot_catchup_entries = self.snapshot_catchup_entries;
         cfg.request_timeout = Duration::from_millis(self.request_timeout);
+        for item in split_list(&self.peer_dial_override) {
+            let (adv, dial) = item
+                .split_once('=')
+                .ok_or_else(|| format!("--peer-dial-override entry {item:?} is not advertised-url=dial-url"))?;
+            cfg.peer_dial_overrides.insert(adv.to_string(), dial.to_string());
+        }
         Ok(cfg)
     }
 }

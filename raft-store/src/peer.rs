@@ -163,16 +163,26 @@ pub enum PeerError {
 #[derive(Clone, Default)]
 pub struct PeerClients {
     chans: Arc<Mutex<HashMap<String, Channel>>>,
+    /// Advertised URL -> URL actually dialled.
+    overrides: Arc<HashMap<String, String>>,
 }
 
 impl PeerClients {
-    /// A client for `url` (connects lazily, reconnects on its own).
+    /// Clients that dial the peers named in `overrides` (advertised URL ->
+    /// dial URL) at the overriding URL.
+    pub fn with_overrides(overrides: HashMap<String, String>) -> Self {
+        PeerClients { chans: Default::default(), overrides: Arc::new(overrides) }
+    }
+
+    /// A client for the peer advertising `url` (connects lazily, reconnects
+    /// on its own).
     pub fn client(&self, url: &str) -> Result<RaftPeerClient<Channel>, PeerError> {
         let mut g = self.chans.lock();
         if let Some(c) = g.get(url) {
             return Ok(Self::wrap(c.clone()));
         }
-        let ep = Endpoint::from_shared(url.to_string())
+        let dial = self.overrides.get(url).map(String::as_str).unwrap_or(url);
+        let ep = Endpoint::from_shared(dial.to_string())
             .map_err(|e| PeerError::Unreachable(url.into(), e.to_string()))?
             .connect_timeout(Duration::from_millis(500))
             .tcp_nodelay(true)

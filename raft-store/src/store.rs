@@ -70,6 +70,9 @@ pub struct StoreConfig {
     pub snapshot_count: u64,
     /// Entries kept in the log behind a snapshot.
     pub snapshot_catchup_entries: u64,
+    /// Peers dialled at another URL than the one they advertise
+    /// (advertised -> dial), e.g. through a proxy.
+    pub peer_dial_overrides: std::collections::HashMap<String, String>,
 }
 
 impl StoreConfig {
@@ -89,6 +92,7 @@ impl StoreConfig {
             request_timeout: Duration::from_secs(5),
             snapshot_count: 10_000,
             snapshot_catchup_entries: 5_000,
+            peer_dial_overrides: Default::default(),
         }
     }
 }
@@ -169,7 +173,7 @@ impl Store {
         let sm_shared = SmShared::load(db.clone())?;
         let log = LogStore::new(db.clone(), sm_shared.installing.clone());
         let sm = StateMachine::new(sm_shared.clone(), snap_dir);
-        let peers = PeerClients::default();
+        let peers = PeerClients::with_overrides(cfg.peer_dial_overrides.clone());
         // etcd's --election-timeout E means "campaign after about E without a
         // leader". openraft 0.9 campaigns after its leader lease (which is
         // election_timeout_max) plus a random timeout in [min, max), so
