@@ -91,7 +91,8 @@ pub struct TestArgs {
     /// partition-one-way; or all / none.
     #[arg(long, default_value = "kill-leader,pause,partition")]
     pub nemesis: String,
-    /// Workloads, comma separated: register, watch.
+    /// Workloads, comma separated: register, watch, objects (Deployments
+    /// and ConfigMaps through the API, pods on hollow nodes chaos starts).
     #[arg(long, default_value = "register,watch")]
     pub workload: String,
     /// Seed of every random choice (schedule, keys, values).
@@ -116,7 +117,7 @@ pub struct TestArgs {
     #[arg(long, default_value_t = 3)]
     pub watchers: usize,
     /// Plant a bug to prove a checker catches it: stale-reads, lose-write,
-    /// watch-gap (comma separated).
+    /// watch-gap, extra-pods (comma separated).
     #[arg(long, default_value = "")]
     pub plant: String,
     /// Linearizability search budget per key.
@@ -215,6 +216,7 @@ fn run_config(t: &TestArgs, harness: String) -> Result<RunConfig, String> {
             ..Default::default()
         },
         watch: WatchConfig { store_watchers: t.watchers, api_watchers: t.watchers, ..Default::default() },
+        objects: Default::default(),
         planted,
         check_budget: t.check_budget,
         harness,

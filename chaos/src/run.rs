@@ -21,6 +21,7 @@ use crate::nemesis::NemesisKind;
 use crate::observer::{self, LeaderView};
 use crate::recorder::Recorder;
 use crate::verdict::{Status, Verdict};
+use crate::workload::objects::{self, ObjectsConfig};
 use crate::workload::register::{self, RegisterConfig, LOG_PREFIX};
 use crate::workload::watch::{self, WatchConfig};
 use crate::workload::WorkloadKind;
@@ -37,6 +38,10 @@ pub enum Plant {
     /// Watcher 0 drops the 5th event it receives: caught by the watch
     /// checker.
     WatchGap,
+    /// Pods with a Deployment's labels are created behind the controllers'
+    /// backs (as a second, unfenced controller would): caught by the
+    /// controller checker.
+    ExtraPods,
 }
 
 impl Plant {
@@ -46,6 +51,7 @@ impl Plant {
             Plant::StaleReads => "stale-reads",
             Plant::LoseWrite => "lose-write",
             Plant::WatchGap => "watch-gap",
+            Plant::ExtraPods => "extra-pods",
         }
     }
 }
@@ -58,7 +64,8 @@ impl FromStr for Plant {
             "stale-reads" => Ok(Plant::StaleReads),
             "lose-write" => Ok(Plant::LoseWrite),
             "watch-gap" => Ok(Plant::WatchGap),
-            o => Err(format!("unknown planted bug {o:?}; choose from: stale-reads, lose-write, watch-gap")),
+            "extra-pods" => Ok(Plant::ExtraPods),
+            o => Err(format!("unknown planted bug {o:?}; choose from: stale-reads, lose-write, watch-gap, extra-pods")),
         }
     }
 }
@@ -82,6 +89,8 @@ pub struct RunConfig {
     pub register: RegisterConfig,
     /// Watch workload settings.
     pub watch: WatchConfig,
+    /// Objects workload settings.
+    pub objects: ObjectsConfig,
     /// Planted bugs.
     pub planted: Vec<Plant>,
     /// Linearizability search budget per key.
@@ -229,8 +238,33 @@ pub async fn execute(h: Arc<dyn Harness>, cfg: &RunConfig) -> Result<RunResult, 
         0
     };
 
+    let with_objects = cfg.workloads.contains(&WorkloadKind::Objects);
+    let mut hollow = None;
+    let objects_stop = CancellationToken::new();
+    let mut objects_observer = None;
+    if with_objects {
+        let log = cfg.out.join("logs").join("hollow-nodes.log");
+        std::fs::create_dir_all(cfg.out.join("logs")).map_err(|e| RunError::Output(e.to_string()))?;
+        hollow = Some(
+            objects::start_hollow_nodes(&members, cfg.objects.nodes, "chaos-node-", &log)
+                .map_err(RunError::Workload)?,
+        );
+        eprintln!("chaos: started {} hollow nodes (log {})", cfg.objects.nodes, log.display());
+        objects::setup(&members, &cfg.objects).await.map_err(RunError::Workload)?;
+        objects_observer = Some(tokio::spawn(objects::observe(members.clone(), rec.clone(), objects_stop.clone())));
+    }
+
     let load_stop = CancellationToken::new();
     let mut load = Vec::new();
+    if with_objects {
+        load.push(tokio::spawn(objects::run(
+            members.clone(),
+            cfg.objects.clone(),
+            cfg.seed,
+            rec.clone(),
+            load_stop.clone(),
+        )));
+    }
     if cfg.workloads.contains(&WorkloadKind::Register) {
         load.push(tokio::spawn(register::run(members.clone(), register_cfg, cfg.seed, rec.clone(), load_stop.clone())));
     }
@@ -250,6 +284,12 @@ pub async fn execute(h: Arc<dyn Harness>, cfg: &RunConfig) -> Result<RunResult, 
         doing.clone(),
     ));
 
+    if with_objects && cfg.planted.contains(&Plant::ExtraPods) {
+        // Let the Deployments settle first, so the overshoot is the plant's.
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        objects::plant_extra_pods(&members, 4).await.map_err(RunError::Workload)?;
+        eprintln!("chaos: planted bug: created 4 pods with deployment d0's labels behind the controllers' backs");
+    }
     let started = tokio::time::Instant::now();
     let mut tick = tokio::time::interval(Duration::from_secs(5));
     tick.tick().await;
@@ -304,6 +344,20 @@ pub async fn execute(h: Arc<dyn Harness>, cfg: &RunConfig) -> Result<RunResult, 
     }
     if with_watch {
         watch::references(&members, from, watch_cfg.api_watchers > 0, &rec).await.map_err(RunError::Workload)?;
+    }
+    if with_objects {
+        if cfg.planted.contains(&Plant::ExtraPods) {
+            objects::remove_planted_pods(&members).await;
+        }
+        eprintln!("chaos: waiting (up to 90 s) for every Deployment to converge");
+        objects::convergence(&members, &cfg.objects, &rec, Duration::from_secs(90)).await;
+        objects_stop.cancel();
+        if let Some(t) = objects_observer {
+            let _ = t.await;
+        }
+        if let Some(mut c) = hollow {
+            let _ = c.kill().await;
+        }
     }
     // A moment more of leader observations, then stop observing.
     tokio::time::sleep(Duration::from_millis(300)).await;

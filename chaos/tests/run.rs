@@ -192,3 +192,52 @@ fn docker_mode_register_with_kill_and_disconnect() {
     let ps = Command::new("docker").args(["ps", "-aq", "--filter", "label=io.helmsman.chaos=1"]).output().unwrap();
     assert!(String::from_utf8_lossy(&ps.stdout).trim().is_empty(), "containers left behind");
 }
+
+#[test]
+fn objects_workload_passes_with_hollow_nodes_under_faults() {
+    let o = chaos(&[
+        "run",
+        "--duration",
+        "30s",
+        "--nemesis",
+        "kill-leader,partition-leader,pause",
+        "--workload",
+        "objects,register",
+        "--interval",
+        "3s",
+        "--fault-duration",
+        "4s",
+        "--seed",
+        "21",
+        "--first-address",
+        "51",
+    ]);
+    assert_eq!(o.code, 0, "objects run failed\nsummary:\n{}\nstderr:\n{}", o.summary, o.stderr);
+    assert!(check_line(&o.summary, "controllers").contains("PASS"), "{}", o.summary);
+    let history = std::fs::read_to_string(o.out.join("history.jsonl")).expect("history");
+    let converged =
+        history.lines().filter(|l| l.contains("\"what\":\"converged\"") && l.contains("\"ok\":true")).count();
+    assert_eq!(converged, 3, "every deployment converges");
+    let counts = history.lines().filter(|l| l.contains("\"what\":\"pod_count\"")).count();
+    assert!(counts > 10, "the observer saw only {counts} pod counts");
+}
+
+#[test]
+fn planted_extra_pods_fail_the_controller_checker() {
+    let o = chaos(&[
+        "run",
+        "--duration",
+        "8s",
+        "--nemesis",
+        "none",
+        "--workload",
+        "objects",
+        "--plant",
+        "extra-pods",
+        "--first-address",
+        "61",
+    ]);
+    assert_eq!(o.code, 1, "{}\n{}", o.summary, o.stderr);
+    assert!(check_line(&o.summary, "controllers").contains("FAIL"), "{}", o.summary);
+    assert!(o.summary.contains("deployment d0 had"), "{}", o.summary);
+}

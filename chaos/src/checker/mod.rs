@@ -5,6 +5,7 @@
 pub mod election;
 pub mod linear;
 pub mod lost;
+pub mod objects;
 pub mod watch;
 
 use std::time::Duration;
@@ -24,6 +25,9 @@ pub fn check_all(h: &History, budget_per_key: Duration) -> Vec<Verdict> {
     }
     if has("watch") || h.records.iter().any(|r| matches!(r, Record::Watch(_))) {
         out.push(watch::check(h));
+    }
+    if has("objects") || h.records.iter().any(|r| matches!(r, Record::Objects(_))) {
+        out.push(objects::check(h));
     }
     out.push(election::check(h));
     out

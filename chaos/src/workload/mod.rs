@@ -1,5 +1,6 @@
 //! Client workloads. Each records every operation it performs.
 
+pub mod objects;
 pub mod register;
 pub mod watch;
 
@@ -13,6 +14,8 @@ pub enum WorkloadKind {
     Register,
     /// Store and API watchers.
     Watch,
+    /// Deployments and ConfigMaps through the API, pods on hollow nodes.
+    Objects,
 }
 
 impl WorkloadKind {
@@ -21,6 +24,7 @@ impl WorkloadKind {
         match self {
             WorkloadKind::Register => "register",
             WorkloadKind::Watch => "watch",
+            WorkloadKind::Objects => "objects",
         }
     }
 }
@@ -38,8 +42,8 @@ impl FromStr for WorkloadKind {
         match s.trim() {
             "register" => Ok(WorkloadKind::Register),
             "watch" => Ok(WorkloadKind::Watch),
-            "objects" => Err("the objects workload is not implemented yet; use register and/or watch".into()),
-            other => Err(format!("unknown workload {other:?}; choose from: register, watch")),
+            "objects" => Ok(WorkloadKind::Objects),
+            other => Err(format!("unknown workload {other:?}; choose from: register, watch, objects")),
         }
     }
 }
