@@ -17,6 +17,7 @@ pub mod health;
 pub mod history;
 pub mod nemesis;
 pub mod observer;
+pub mod programs;
 pub mod proxy;
 pub mod recorder;
 pub mod report;

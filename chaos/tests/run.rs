@@ -241,3 +241,95 @@ fn planted_extra_pods_fail_the_controller_checker() {
     assert!(check_line(&o.summary, "controllers").contains("FAIL"), "{}", o.summary);
     assert!(o.summary.contains("deployment d0 had"), "{}", o.summary);
 }
+
+/// Kills every process whose command line mentions `dir` (replicas that
+/// chaos restarted belong to no `up` any more).
+fn kill_processes_under(dir: &Path) {
+    let needle = dir.display().to_string();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else { continue };
+        let Ok(cmd) = std::fs::read(entry.path().join("cmdline")) else { continue };
+        if String::from_utf8_lossy(&cmd).contains(&needle) {
+            let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
+        }
+    }
+}
+
+#[test]
+fn attach_tests_a_cluster_started_by_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("cluster");
+    let exe = env!("CARGO_BIN_EXE_chaos");
+    let cp = Path::new(exe).with_file_name("control-plane");
+    let free = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let base = 20000 + (free % 20000);
+    let mut up = Command::new(&cp)
+        .args(["up", "--no-agent", "--port", &(base + 100).to_string(), "--base-port", &base.to_string()])
+        .arg("--data-dir")
+        .arg(&data)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let cluster_json = data.join("cluster.json");
+    for _ in 0..600 {
+        if cluster_json.exists() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert!(cluster_json.exists(), "up wrote no cluster.json");
+    let out = dir.path().join("out");
+    let o = Command::new(exe)
+        .args(["attach", "--cluster"])
+        .arg(&cluster_json)
+        .args(["--duration", "20s", "--nemesis", "kill-random,pause,partition", "--workload", "register,watch"])
+        .args(["--interval", "2s", "--fault-duration", "3s", "--seed", "5", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    let _ = up.kill();
+    let _ = up.wait();
+    kill_processes_under(&data);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    let summary = std::fs::read_to_string(out.join("summary.txt")).unwrap_or_default();
+    assert_eq!(o.status.code(), Some(0), "attach failed\n{summary}\n{stderr}");
+    assert!(stderr.contains("cannot be partitioned"), "{stderr}");
+    let history = std::fs::read_to_string(out.join("history.jsonl")).unwrap();
+    assert!(
+        history.contains("\"kind\":\"kill-random\"") || history.contains("\"kind\":\"pause\""),
+        "no fault injected"
+    );
+}
+
+#[test]
+fn membership_changes_remove_wipe_and_re_add_replicas() {
+    let o = chaos(&[
+        "run",
+        "--duration",
+        "25s",
+        "--nemesis",
+        "membership",
+        "--workload",
+        "register,watch",
+        "--interval",
+        "3s",
+        "--fault-duration",
+        "4s",
+        "--seed",
+        "2",
+        "--first-address",
+        "81",
+    ]);
+    assert_eq!(o.code, 0, "membership run failed\nsummary:\n{}\nstderr:\n{}", o.summary, o.stderr);
+    let history = std::fs::read_to_string(o.out.join("history.jsonl")).expect("history");
+    let changes = history.lines().filter(|l| l.contains("\"kind\":\"membership\"")).count();
+    assert!(changes >= 2, "only {changes} membership changes");
+    // Every replica serves at the end (a re-added replica is not stopped by
+    // the old configuration it replays while catching up).
+    for r in ["r0", "r1", "r2"] {
+        let log = std::fs::read_to_string(o.out.join("logs").join(format!("{r}.log"))).unwrap_or_default();
+        let last_start = log.rfind("replica serving").unwrap_or(0);
+        assert!(!log[last_start..].contains("removed from the cluster"), "{r} stopped after being re-added");
+    }
+}

@@ -791,7 +791,10 @@ impl Store {
             };
             if member {
                 was_member = true;
-            } else if was_member && applied_membership {
+            } else if was_member && applied_membership && self.asked_removed().await {
+                // A member that was removed and then added back (with a
+                // wiped log) replays the old configuration that excluded
+                // it while it catches up: only the leader's word counts.
                 tracing::warn!(member = self.id, "this member was removed from the cluster; stopping");
                 self.stop.cancel();
                 return;

@@ -181,16 +181,14 @@ impl Harness for AttachedCluster {
     fn pause(&self, i: usize) -> BoxFuture<'_, Result<(), HarnessError>> {
         Box::pin(async move {
             let pid = self.pid(i)?;
-            signal::send(pid, libc::SIGSTOP)
-                .map_err(|message| HarnessError::Member { member: self.members[i].name.clone(), message })
+            signal::to_member(&self.members[i].name, pid, libc::SIGSTOP)
         })
     }
 
     fn resume(&self, i: usize) -> BoxFuture<'_, Result<(), HarnessError>> {
         Box::pin(async move {
             let pid = self.pid(i)?;
-            signal::send(pid, libc::SIGCONT)
-                .map_err(|message| HarnessError::Member { member: self.members[i].name.clone(), message })
+            signal::to_member(&self.members[i].name, pid, libc::SIGCONT)
         })
     }
 

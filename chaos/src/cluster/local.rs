@@ -13,8 +13,12 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
+use std::time::Duration;
+
 use futures::future::BoxFuture;
 use parking_lot::Mutex;
+use proto::etcdserverpb::cluster_client::ClusterClient;
+use proto::etcdserverpb::{MemberAddRequest, MemberListRequest, MemberRemoveRequest};
 use tokio::process::{Child, Command};
 
 use super::{signal, Capability, Harness, HarnessError, Member};
@@ -68,20 +72,8 @@ pub fn find_binary(explicit: Option<&Path>) -> Result<PathBuf, HarnessError> {
             Err(HarnessError::Setup(format!("--control-plane {} does not exist", p.display())))
         };
     }
-    if let Some(dir) = std::env::current_exe().ok().and_then(|e| e.parent().map(Path::to_path_buf)) {
-        for cand in [dir.join("control-plane"), dir.join("../control-plane")] {
-            if cand.is_file() {
-                return Ok(cand);
-            }
-        }
-    }
-    if let Some(path) = std::env::var_os("PATH") {
-        for d in std::env::split_paths(&path) {
-            let c = d.join("control-plane");
-            if c.is_file() {
-                return Ok(c);
-            }
-        }
+    if let Some(p) = crate::programs::find("control-plane") {
+        return Ok(p);
     }
     Err(HarnessError::Setup(
         "control-plane binary not found beside chaos or on the PATH; build it (cargo build -p control-plane) \
@@ -206,6 +198,53 @@ impl LocalCluster {
     }
 }
 
+impl LocalCluster {
+    /// Asks the members other than `i` (each in turn, for up to 15 s) to
+    /// make a membership call.
+    async fn membership<T>(
+        &self,
+        i: usize,
+        what: &str,
+        call: impl Fn(ClusterClient<tonic::transport::Channel>) -> BoxFuture<'static, Result<T, tonic::Status>>,
+    ) -> Result<T, HarnessError> {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+        let mut last = String::new();
+        loop {
+            for (j, m) in self.members.iter().enumerate() {
+                if j == i {
+                    continue;
+                }
+                let ch = crate::etcd::channel(&m.client_url).map_err(HarnessError::Setup)?;
+                match tokio::time::timeout(Duration::from_secs(5), call(ClusterClient::new(ch))).await {
+                    Ok(Ok(t)) => return Ok(t),
+                    Ok(Err(s)) => last = format!("{}: {}", m.name, crate::etcd::status_text(&s)),
+                    Err(_) => last = format!("{}: timed out", m.name),
+                }
+            }
+            if tokio::time::Instant::now() > deadline {
+                return Err(HarnessError::Member {
+                    member: self.members[i].name.clone(),
+                    message: format!("{what}: {last}"),
+                });
+            }
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        }
+    }
+
+    /// Member id of replica `i`, from the membership (matched by peer URL).
+    async fn member_id(&self, i: usize) -> Result<u64, HarnessError> {
+        let url = self.members[i].peer_url.clone();
+        let list = self
+            .membership(i, "listing members", |mut c| {
+                Box::pin(async move { c.member_list(MemberListRequest { linearizable: true }).await })
+            })
+            .await?;
+        list.into_inner().members.iter().find(|m| m.peer_ur_ls.contains(&url)).map(|m| m.id).ok_or_else(|| {
+            HarnessError::Member { member: self.members[i].name.clone(), message: "not in the membership".into() }
+        })
+    }
+}
+
 impl Harness for LocalCluster {
     fn members(&self) -> &[Member] {
         &self.members
@@ -259,22 +298,72 @@ impl Harness for LocalCluster {
     fn pause(&self, i: usize) -> BoxFuture<'_, Result<(), HarnessError>> {
         Box::pin(async move {
             let pid = self.pid(i)?;
-            signal::send(pid, libc::SIGSTOP)
-                .map_err(|message| HarnessError::Member { member: self.members[i].name.clone(), message })
+            signal::to_member(&self.members[i].name, pid, libc::SIGSTOP)
         })
     }
 
     fn resume(&self, i: usize) -> BoxFuture<'_, Result<(), HarnessError>> {
         Box::pin(async move {
             let pid = self.pid(i)?;
-            signal::send(pid, libc::SIGCONT)
-                .map_err(|message| HarnessError::Member { member: self.members[i].name.clone(), message })
+            signal::to_member(&self.members[i].name, pid, libc::SIGCONT)
         })
     }
 
     fn set_partition(&self, links: &BTreeSet<(usize, usize)>) -> BoxFuture<'_, Result<(), HarnessError>> {
         let r = self.mesh.set_blocked_links(links).map_err(|e| HarnessError::Setup(e.to_string()));
         Box::pin(async move { r })
+    }
+
+    fn remove_member(&self, i: usize) -> BoxFuture<'_, Result<(), HarnessError>> {
+        Box::pin(async move {
+            let id = self.member_id(i).await?;
+            self.membership(i, "removing", move |mut c| {
+                Box::pin(async move { c.member_remove(MemberRemoveRequest { id }).await })
+            })
+            .await?;
+            // A removed member stops by itself; make sure it is gone.
+            let child = self.replicas.lock()[i].child.take();
+            if let Some(mut c) = child {
+                if tokio::time::timeout(Duration::from_secs(10), c.wait()).await.is_err() {
+                    let _ = c.kill().await;
+                }
+            }
+            let _ = self.mesh.sever_member(i);
+            Ok(())
+        })
+    }
+
+    fn add_member_back(&self, i: usize) -> BoxFuture<'_, Result<(), HarnessError>> {
+        Box::pin(async move {
+            let child = self.replicas.lock()[i].child.take();
+            if let Some(mut c) = child {
+                let _ = c.kill().await;
+            }
+            let name = self.members[i].name.clone();
+            let dir = self.cfg.dir.join("data").join(&name);
+            if dir.exists() {
+                std::fs::remove_dir_all(&dir).map_err(|e| HarnessError::Member {
+                    member: name.clone(),
+                    message: format!("wiping {}: {e}", dir.display()),
+                })?;
+            }
+            let url = self.members[i].peer_url.clone();
+            self.membership(i, "adding back", move |mut c| {
+                let url = url.clone();
+                Box::pin(
+                    async move { c.member_add(MemberAddRequest { peer_ur_ls: vec![url], is_learner: false }).await },
+                )
+            })
+            .await?;
+            {
+                // From now on it joins (and restarts into) the existing cluster.
+                let mut g = self.replicas.lock();
+                if let Some(p) = g[i].args.iter().position(|a| a == "--initial-cluster-state") {
+                    g[i].args[p + 1] = "existing".into();
+                }
+            }
+            self.spawn(i)
+        })
     }
 
     fn shutdown(&self) -> BoxFuture<'_, ()> {

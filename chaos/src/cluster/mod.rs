@@ -90,8 +90,14 @@ pub trait Harness: Send + Sync {
     /// Block exactly these directed links `(from, to)` (replica `from` can no
     /// longer reach `to`); every other link is open. Empty = heal.
     fn set_partition(&self, links: &BTreeSet<(usize, usize)>) -> BoxFuture<'_, Result<(), HarnessError>>;
-    /// Remove replica `i` from the membership, wipe it, and add it back.
-    fn rejoin(&self, i: usize) -> BoxFuture<'_, Result<(), HarnessError>> {
+    /// Remove replica `i` from the Raft membership (it stops itself).
+    fn remove_member(&self, i: usize) -> BoxFuture<'_, Result<(), HarnessError>> {
+        let _ = i;
+        Box::pin(async { Err(HarnessError::Unsupported("this harness cannot change membership".into())) })
+    }
+    /// Wipe replica `i`'s data, add it back to the membership, and start it
+    /// as a joining member.
+    fn add_member_back(&self, i: usize) -> BoxFuture<'_, Result<(), HarnessError>> {
         let _ = i;
         Box::pin(async { Err(HarnessError::Unsupported("this harness cannot change membership".into())) })
     }

@@ -11,3 +11,8 @@ pub fn send(pid: u32, sig: libc::c_int) -> Result<(), String> {
         Err(format!("kill({pid}, {sig}): {}", std::io::Error::last_os_error()))
     }
 }
+
+/// Sends `sig` to member `member`'s process, as a harness error.
+pub fn to_member(member: &str, pid: u32, sig: libc::c_int) -> Result<(), super::HarnessError> {
+    send(pid, sig).map_err(|message| super::HarnessError::Member { member: member.to_string(), message })
+}

@@ -28,11 +28,14 @@ pub enum NemesisKind {
     PartitionBridge,
     /// A random replica cannot send to the others (they can still send to it).
     PartitionOneWay,
+    /// A random replica removed from the Raft membership, then wiped and
+    /// added back.
+    Membership,
 }
 
 impl NemesisKind {
     /// Every kind, in `--nemesis all` order.
-    pub const ALL: [NemesisKind; 11] = [
+    pub const ALL: [NemesisKind; 12] = [
         NemesisKind::KillLeader,
         NemesisKind::KillRandom,
         NemesisKind::KillMinority,
@@ -44,6 +47,7 @@ impl NemesisKind {
         NemesisKind::PartitionFollower,
         NemesisKind::PartitionBridge,
         NemesisKind::PartitionOneWay,
+        NemesisKind::Membership,
     ];
 
     /// Its `--nemesis` name.
@@ -60,6 +64,7 @@ impl NemesisKind {
             NemesisKind::PartitionFollower => "partition-follower",
             NemesisKind::PartitionBridge => "partition-bridge",
             NemesisKind::PartitionOneWay => "partition-one-way",
+            NemesisKind::Membership => "membership",
         }
     }
 

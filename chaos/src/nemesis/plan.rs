@@ -16,6 +16,9 @@ pub enum Action {
     Kill(Vec<usize>),
     /// SIGSTOP these replicas (SIGCONT on heal).
     Pause(Vec<usize>),
+    /// Remove this replica from the membership (wipe it and add it back on
+    /// heal).
+    Rejoin(usize),
     /// Block these directed links (open them on heal).
     Partition {
         /// Blocked `(from, to)` links.
@@ -32,6 +35,7 @@ impl Action {
     pub fn targets(&self) -> Vec<usize> {
         match self {
             Action::Kill(t) | Action::Pause(t) => t.clone(),
+            Action::Rejoin(i) => vec![*i],
             Action::Partition { targets, .. } => targets.clone(),
         }
     }
@@ -47,6 +51,7 @@ impl Action {
         match self {
             Action::Kill(t) => format!("SIGKILL {}", who(t)),
             Action::Pause(t) => format!("SIGSTOP {}", who(t)),
+            Action::Rejoin(i) => format!("remove {} from the membership; wipe and re-add it on heal", who(&[*i])),
             Action::Partition { shape, .. } => format!("partition {shape}"),
         }
     }
@@ -78,6 +83,7 @@ pub fn plan(kind: NemesisKind, names: &[String], leader: Option<usize>, rng: &mu
             Action::Kill(all)
         }
         NemesisKind::Pause => Action::Pause(vec![random(rng)]),
+        NemesisKind::Membership => Action::Rejoin(random(rng)),
         NemesisKind::PauseLeader => Action::Pause(vec![leader.unwrap_or_else(|| random(rng))]),
         NemesisKind::Partition => {
             let kinds = [

@@ -33,6 +33,7 @@ pub fn needs(kind: NemesisKind) -> Capability {
     match kind {
         NemesisKind::KillLeader | NemesisKind::KillRandom | NemesisKind::KillMinority => Capability::Kill,
         NemesisKind::Pause | NemesisKind::PauseLeader => Capability::Pause,
+        NemesisKind::Membership => Capability::Membership,
         _ => Capability::Partition,
     }
 }
@@ -50,6 +51,7 @@ async fn apply(h: &dyn Harness, a: &Action) -> Result<(), HarnessError> {
             }
         }
         Action::Partition { links, .. } => h.set_partition(links).await?,
+        Action::Rejoin(i) => h.remove_member(*i).await?,
     }
     Ok(())
 }
@@ -67,6 +69,7 @@ async fn heal(h: &dyn Harness, a: &Action) -> Result<(), String> {
             }
         }
         Action::Partition { .. } => h.set_partition(&Default::default()).await.map_err(|e| e.to_string())?,
+        Action::Rejoin(i) => h.add_member_back(*i).await.map_err(|e| e.to_string())?,
     }
     Ok(())
 }

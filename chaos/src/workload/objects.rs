@@ -24,7 +24,7 @@ use rand::{Rng, SeedableRng};
 use serde_json::{json, Value};
 use tokio_util::sync::CancellationToken;
 
-use super::watch::http;
+use super::watch::{each_event, http, WatchEnd};
 use crate::cluster::Member;
 use crate::etcd::never_sent;
 use crate::history::{Nanos, ObjectsObs, Op, OpKind, Outcome, Record};
@@ -56,23 +56,11 @@ impl Default for ObjectsConfig {
 
 /// Finds `node-agent` beside this executable (or on the PATH).
 pub fn find_node_agent() -> Result<std::path::PathBuf, String> {
-    if let Some(dir) = std::env::current_exe().ok().and_then(|e| e.parent().map(Path::to_path_buf)) {
-        for c in [dir.join("node-agent"), dir.join("../node-agent")] {
-            if c.is_file() {
-                return Ok(c);
-            }
-        }
-    }
-    if let Some(path) = std::env::var_os("PATH") {
-        for d in std::env::split_paths(&path) {
-            if d.join("node-agent").is_file() {
-                return Ok(d.join("node-agent"));
-            }
-        }
-    }
-    Err("the objects workload runs its pods on hollow nodes: node-agent not found beside chaos or on the PATH \
+    crate::programs::find("node-agent").ok_or_else(|| {
+        "the objects workload runs its pods on hollow nodes: node-agent not found beside chaos or on the PATH \
          (cargo build -p node-agent)"
-        .into())
+            .to_string()
+    })
 }
 
 /// Starts `nodes` hollow nodes dialling every replica; logs to `log`.
@@ -391,29 +379,17 @@ async fn watch_kind(
                 continue;
             }
         };
-        let mut buf = Vec::new();
-        loop {
-            let chunk = tokio::select! {
-                _ = stop.cancelled() => return,
-                c = resp.chunk() => c,
-            };
-            let Ok(Some(chunk)) = chunk else { break };
-            buf.extend_from_slice(&chunk);
-            while let Some(nl) = buf.iter().position(|b| *b == b'\n') {
-                let line: Vec<u8> = buf.drain(..=nl).collect();
-                let Ok(ev) = serde_json::from_slice::<Value>(&line) else { continue };
-                let ty = ev["type"].as_str().unwrap_or("");
-                if ty == "ERROR" {
-                    if ev["object"]["code"].as_i64() == Some(410) {
-                        rv = None;
-                    }
-                    break;
-                }
-                if let Some(v) = ev["object"]["metadata"]["resourceVersion"].as_str() {
-                    rv = Some(v.to_string());
-                }
-                apply(&seen, resource, ty, &ev["object"], &rec);
+        let end = each_event(&mut resp, &stop, |ty, obj| {
+            if let Some(v) = obj["metadata"]["resourceVersion"].as_str() {
+                rv = Some(v.to_string());
             }
+            apply(&seen, resource, ty, obj, &rec);
+        })
+        .await;
+        match end {
+            WatchEnd::Stopped => return,
+            WatchEnd::Expired => rv = None,
+            WatchEnd::Closed | WatchEnd::Error => {}
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }

@@ -210,43 +210,71 @@ async fn api_watcher(id: u32, members: Vec<Member>, from: i64, rec: Recorder, st
                 continue;
             }
         };
-        let mut buf: Vec<u8> = Vec::new();
-        'stream: loop {
-            let chunk = tokio::select! {
-                _ = stop.cancelled() => return,
-                c = resp.chunk() => c,
-            };
-            let Ok(Some(chunk)) = chunk else { break };
-            buf.extend_from_slice(&chunk);
-            while let Some(nl) = buf.iter().position(|b| *b == b'\n') {
-                let line: Vec<u8> = buf.drain(..=nl).collect();
-                let Ok(ev) = serde_json::from_slice::<Value>(&line) else { continue };
-                let ty = ev["type"].as_str().unwrap_or("").to_string();
-                if ty == "ERROR" {
-                    if ev["object"]["code"].as_i64() == Some(410) {
-                        // Too old to resume: a real client would re-list.
-                        return;
-                    }
-                    break 'stream;
-                }
-                let rv: i64 =
-                    ev["object"]["metadata"]["resourceVersion"].as_str().and_then(|s| s.parse().ok()).unwrap_or(0);
-                if rv <= last || !matches!(ty.as_str(), "ADDED" | "MODIFIED" | "DELETED") {
-                    continue;
-                }
-                last = rv;
-                rec.push(Record::Watch(WatchObs {
-                    watcher: id,
-                    source: WatchSource::Api,
-                    replica: m.name.clone(),
-                    at: rec.now(),
-                    revision: rv,
-                    key: ev["object"]["metadata"]["name"].as_str().unwrap_or("").to_string(),
-                    event: ty,
-                }));
+        let end = each_event(&mut resp, &stop, |ty, obj| {
+            let rv: i64 = obj["metadata"]["resourceVersion"].as_str().and_then(|s| s.parse().ok()).unwrap_or(0);
+            if rv <= last || !matches!(ty, "ADDED" | "MODIFIED" | "DELETED") {
+                return;
             }
+            last = rv;
+            rec.push(Record::Watch(WatchObs {
+                watcher: id,
+                source: WatchSource::Api,
+                replica: m.name.clone(),
+                at: rec.now(),
+                revision: rv,
+                key: obj["metadata"]["name"].as_str().unwrap_or("").to_string(),
+                event: ty.to_string(),
+            }));
+        })
+        .await;
+        match end {
+            WatchEnd::Stopped => return,
+            // Too old to resume: a real client would re-list.
+            WatchEnd::Expired => return,
+            WatchEnd::Closed | WatchEnd::Error => {}
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// How a Kubernetes watch response ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WatchEnd {
+    /// `stop` was cancelled.
+    Stopped,
+    /// The server closed the stream (or the connection broke).
+    Closed,
+    /// An ERROR event with code 410: the resourceVersion is too old.
+    Expired,
+    /// Another ERROR event.
+    Error,
+}
+
+/// Feeds every event of a Kubernetes watch response (JSON lines) to `f`
+/// as (type, object) until the stream ends, an ERROR event arrives, or
+/// `stop` is cancelled.
+pub async fn each_event(
+    resp: &mut reqwest::Response,
+    stop: &CancellationToken,
+    mut f: impl FnMut(&str, &Value),
+) -> WatchEnd {
+    let mut buf: Vec<u8> = Vec::new();
+    loop {
+        let chunk = tokio::select! {
+            _ = stop.cancelled() => return WatchEnd::Stopped,
+            c = resp.chunk() => c,
+        };
+        let Ok(Some(chunk)) = chunk else { return WatchEnd::Closed };
+        buf.extend_from_slice(&chunk);
+        while let Some(nl) = buf.iter().position(|b| *b == b'\n') {
+            let line: Vec<u8> = buf.drain(..=nl).collect();
+            let Ok(ev) = serde_json::from_slice::<Value>(&line) else { continue };
+            let ty = ev["type"].as_str().unwrap_or("");
+            if ty == "ERROR" {
+                return if ev["object"]["code"].as_i64() == Some(410) { WatchEnd::Expired } else { WatchEnd::Error };
+            }
+            f(ty, &ev["object"]);
+        }
     }
 }
 
